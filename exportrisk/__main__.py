@@ -1,0 +1,5 @@
+import sys
+
+from exportrisk.cli import main
+
+sys.exit(main())

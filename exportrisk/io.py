@@ -1,0 +1,112 @@
+"""Reading raw files and writing outputs atomically (temporary file, then rename)."""
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from exportrisk.errors import InputError
+
+DELIMITERS = ",;\t|"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a table reproducibly: no index, fixed compression, same bytes for the same data."""
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def write_json(obj: object, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_utf8(path: Path, encoding: str = "utf-8") -> bytes:
+    """Return the file as UTF-8 bytes without BOM; a wrong encoding is reported with its row."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        data = data.removeprefix(b"\xef\xbb\xbf")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            row = data[: exc.start].count(b"\n") + 1
+            raise InputError(
+                path,
+                f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); declare the file's encoding, e.g. latin-1",
+                row=row,
+            ) from None
+        return data
+    return data.decode(encoding).encode("utf-8")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """Pick the delimiter that splits the header line into the most fields (ties: the earlier one)."""
+    return max(DELIMITERS, key=lambda d: len(next(csv.reader([header_line], delimiter=d))))
+
+
+def read_csv_text(
+    path: Path, encoding: str = "utf-8", delimiter: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a CSV as all-string columns with ``source_row`` (header = row 1, one row per record).
+
+    Returns the rows and the malformed ones (wrong number of fields) as ``source_row, message, text``,
+    so that the caller can reject them instead of losing them.
+    """
+    data = read_utf8(path, encoding)
+    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    sep = delimiter or sniff_delimiter(header_line)
+    header = [h.strip() for h in next(csv.reader([header_line], delimiter=sep))]
+    if len(header) < 2:
+        raise InputError(path, "cannot find a delimiter in the header line", row=1)
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(path, "duplicate column name in the header", row=1, column=dupes[0])
+    bad: list[tuple[int, str, str]] = []
+
+    def on_bad_row(row: pacsv.InvalidRow) -> str:
+        # pyarrow numbers records from 1 counting the skipped header, which is the numbering we want.
+        msg = f"has {row.actual_columns} fields where the header has {row.expected_columns}"
+        bad.append((row.number, msg, row.text))
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1),
+        parse_options=pacsv.ParseOptions(
+            delimiter=sep, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_bad_row
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+    if table.num_rows == 0 and not bad:
+        raise InputError(path, "file has a header but no data rows", row=1)
+    bad_rows = {n for n, _, _ in bad}
+    rows = [n for n in range(2, table.num_rows + len(bad) + 2) if n not in bad_rows]
+    frame = table.to_pandas()
+    frame.insert(0, "source_row", pd.array(rows, dtype="Int64"))
+    malformed = pd.DataFrame(bad, columns=["source_row", "message", "text"])
+    return frame, malformed

@@ -1,0 +1,87 @@
+"""From staged source rows to the canonical licence table and its rejects.
+
+Each source module reads its raw files and returns *staged* rows: one per raw row, with the canonical
+columns it can fill and, for rows it could not read, a reject reason. Everything shared by all sources
+happens here, once: required values, future dates, negative values, country names, control codes,
+duplicates, line numbers, and the split into licences and rejects. Every raw row ends in exactly one of
+the two tables.
+"""
+
+import pandas as pd
+
+from exportrisk import controlcodes, countries
+from exportrisk.rejects import mark, quote, rejects_from
+from exportrisk.schema import LICENCES, conform
+
+REQUIRED = {"licence_id": "licence id", "decision_date": "decision date", "destination_raw": "destination"}
+BUSINESS = [c for c in LICENCES.columns if c not in ("line_no", "source", "source_file", "source_row")]
+
+
+def check_values(staged: pd.DataFrame, columns: dict[str, str], today: pd.Timestamp) -> None:
+    """Reject rows lacking required values, dated in the future, or with a negative value.
+
+    ``columns`` names the raw column behind each canonical one, so messages point at the raw file.
+    """
+    for col, label in REQUIRED.items():
+        empty = staged[col].isna() | (staged[col].astype("string").str.strip() == "")
+        mark(staged, empty, "missing_value", columns.get(col, col), f"no {label}")
+    future = staged["decision_date"] > today
+    mark(staged, future, "future_date", columns.get("decision_date"),
+         "decision date " + staged["decision_date"].dt.strftime("%Y-%m-%d") + " is in the future")
+    if "value" in staged:
+        negative = staged["value"] < 0
+        mark(staged, negative, "negative_value", columns.get("value"), "negative value " + quote(staged["value"]))
+
+
+def explode_destinations(staged: pd.DataFrame, source: str, column: str | None) -> pd.DataFrame:
+    """One row per destination; cells naming an unknown country are rejected, never guessed."""
+    mapping = countries.load_mapping(source)
+    ok = staged["reject_reason"].isna()
+    resolved = countries.resolve(staged.loc[ok, "destination_raw"], mapping)
+    resolved.index = staged.index[ok][resolved.pop("row").to_numpy()]
+    unknown = resolved.index[resolved["destination_type"].isna()]
+    hint = f": add it to exportrisk/metadata/countries/{source}.csv"
+    mark(staged, staged.index.isin(unknown), "unknown_country", column,
+         "unknown destination " + quote(staged["destination_raw"]) + hint)
+    if "transit_raw" in staged:
+        transit = staged["transit_raw"].astype("string").str.strip().replace("", pd.NA)
+        entries = {t: mapping.get(countries.normalise(t)) for t in transit.dropna().unique()}
+        codes = transit.map(lambda t: entries[t].country_code if isinstance(t, str) and entries[t] else None)
+        bad = transit.notna() & codes.isna()
+        mark(staged, bad, "unknown_country", "transit", "unknown transit country " + quote(transit) + hint)
+        staged["transit_direct"] = codes
+    keep = resolved.drop(index=unknown)
+    lines = staged.drop(columns=["transit_country_code"], errors="ignore").join(keep, how="inner")
+    if "transit_direct" in lines:
+        lines["transit_country_code"] = lines["transit_country_code"].fillna(lines.pop("transit_direct"))
+    return lines[lines["reject_reason"].isna()]
+
+
+def explode_codes(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per control code named in the cell, classified by the taxonomy."""
+    raw = lines["control_code_raw"].astype("string")
+    parts = {r: controlcodes.split_codes(r) for r in raw.dropna().unique()}
+    split = raw.map(lambda r: parts.get(r, [None]) if isinstance(r, str) else [None])
+    lines = lines.assign(code_part=split).explode("code_part")
+    classes = controlcodes.classify(lines["code_part"].astype("string").replace("", pd.NA))
+    hint = lines.get("goods_category_hint")
+    lines = lines.drop(columns=["code_part", "goods_category_hint"], errors="ignore")
+    lines[classes.columns] = classes
+    if hint is not None:
+        lines["goods_category"] = hint.where(hint.notna(), lines["goods_category"])
+    return lines
+
+
+def finalise(
+    staged: pd.DataFrame, raw: pd.DataFrame, source: str, columns: dict[str, str], today: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split staged rows (index aligned with ``raw``) into canonical licence lines and rejects."""
+    staged = staged.copy()
+    check_values(staged, columns, today)
+    staged["licence_id"] = source + ":" + staged["licence_id"].astype("string").str.strip()
+    dupes = staged["reject_reason"].isna() & staged.duplicated([c for c in BUSINESS if c in staged], keep="first")
+    mark(staged, dupes, "duplicate_row", None, "repeats an earlier row of the same licence exactly")
+    lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw")))
+    lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1
+    rejected = staged[staged["reject_reason"].notna()]
+    return conform(lines, LICENCES), rejects_from(rejected, raw, "licences")

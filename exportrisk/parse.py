@@ -1,0 +1,57 @@
+"""Parsing messy cell values: dates in mixed orders, Excel serials, amounts with local separators.
+
+Every parser is vectorised and returns nulls where a cell cannot be read, so the caller can send those
+rows to rejects with the offending value instead of failing the file.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+DATE_PARTS = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})\s*$")
+
+
+def date_parts(values: pd.Series) -> pd.DataFrame:
+    """Split 'a/b/c' or 'a-b-c' dates into integer columns a, b, c (null where the cell is not such a date)."""
+    parts = values.astype("string").str.extract(DATE_PARTS.pattern)
+    return parts.apply(pd.to_numeric, errors="coerce").astype("Int64").set_axis(["a", "b", "c"], axis=1)
+
+
+def from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
+    """Build dates from integer parts; impossible dates (31 February) become null."""
+    frame = pd.DataFrame({"year": year, "month": month, "day": day}).astype("float64")
+    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ms]")
+
+
+def parse_dates(values: pd.Series, order: str) -> pd.Series:
+    """Parse with a known order: 'ISO' (Y-M-D), 'DMY', 'MDY' or 'excel_serial'."""
+    if order == "excel_serial":
+        serial = pd.to_numeric(values, errors="coerce")
+        serial = serial.where((serial > 0) & (serial < 2_958_466))
+        return (EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).astype("datetime64[ms]")
+    if order == "ISO":  # the fast path for large, clean sources
+        return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").astype("datetime64[ms]")
+    p = date_parts(values)
+    if order == "DMY":
+        return from_parts(p["c"], p["b"], p["a"])
+    if order == "MDY":
+        return from_parts(p["c"], p["a"], p["b"])
+    raise ValueError(f"unknown date order {order!r}")
+
+
+def parse_amounts(values: pd.Series, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    """Read amounts such as '25,740', '1.234,56' (decimal=','), '€ 1 200'; null where unreadable.
+
+    Thousands separators default to whichever of ',' '.' ' ' is not the decimal mark.
+    """
+    text = values.astype("string").str.strip().str.replace(r"[€$£\s\u00a0]|EUR|GBP|USD", "", regex=True)
+    seps = [thousands] if thousands else [s for s in (",", ".", "'") if s != decimal]
+    for s in seps:
+        text = text.str.replace(s, "", regex=False)
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    text = text.mask(text == "")
+    numbers = pd.to_numeric(text, errors="coerce")
+    return pd.Series(np.asarray(numbers, dtype="float64"), index=values.index).astype("Float64")

@@ -1,0 +1,90 @@
+"""UK licences from Campaign Against Arms Trade's compilation of the UK's Strategic Export Controls data.
+
+values.csv has one row per (licence group, control rating) with date, destination, value (GBP, blank for
+refusals) and a refused flag; ratings.csv says whether a rating is military; refusal-criteria.csv gives the
+criteria of refusals; destinations.csv the onward destinations of goods incorporated abroad.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from exportrisk import countries
+from exportrisk.errors import InputError
+from exportrisk.parse import parse_dates
+from exportrisk.rejects import mark
+from exportrisk.sources import Staged, read_source_csv, source_file
+
+NAME = "caat-uk"
+VALUES = "values.csv"
+COLUMNS = {
+    "licence_id": "licence_group",
+    "decision_date": "date",
+    "control_code_raw": "rating",
+    "item_count": "count",
+    "value": "value",
+    "destination_raw": "country",
+    "outcome": "refused",
+}
+
+
+def _by_licence(table: pd.DataFrame, value: str) -> pd.Series:
+    """';'-joined distinct values per licence group, sorted, for one-to-many side files."""
+    table = table.drop_duplicates(["licence_group", value]).sort_values(["licence_group", value])
+    return table.groupby("licence_group", sort=False)[value].agg(";".join)
+
+
+def onward_codes(folder: Path) -> pd.Series:
+    """ISO3 codes of onward destinations per licence group; an unmapped name is an error to fix in the mapping."""
+    table, _ = read_source_csv(folder, "destinations.csv", ["licence_group", "destination"])
+    mapping = countries.load_mapping(NAME)
+    entries = {n: mapping.get(countries.normalise(n)) for n in table["destination"].unique()}
+    unknown = table[table["destination"].map(lambda n: entries[n] is None)]
+    if len(unknown):
+        row = unknown.iloc[0]
+        raise InputError(folder / "destinations.csv", f"unknown country {row['destination']!r}: add it to "
+                         f"exportrisk/metadata/countries/{NAME}.csv", row=int(row["source_row"]), column="destination")
+    table["code"] = table["destination"].map(lambda n: entries[n].country_code)
+    return _by_licence(table.dropna(subset=["code"]), "code")
+
+
+def stage(folder: Path) -> list[Staged]:
+    raw, malformed = read_source_csv(folder, VALUES, list(COLUMNS.values()))
+    ratings, _ = read_source_csv(folder, "ratings.csv", ["rating", "military"])
+    criteria, _ = read_source_csv(folder, "refusal-criteria.csv", ["licence_group", "criteria"])
+    military = ratings.set_index("rating")["military"].map({"1": "military", "0": "dual_use"})
+
+    group = raw["licence_group"].str.strip()
+    refused = raw["refused"].str.strip()
+    value_text = raw["value"].str.strip().replace("", pd.NA)
+    value = pd.to_numeric(value_text, errors="coerce").astype("Float64")
+    count = pd.to_numeric(raw["count"].str.strip().replace("", pd.NA), errors="coerce").astype("Int64")
+    rows = pd.DataFrame(
+        {
+            "source": NAME,
+            "source_file": source_file(folder, VALUES),
+            "source_row": raw["source_row"],
+            "licence_id": group,
+            "licensing_country_code": "GBR",
+            "licence_kind": "export",
+            "decision_date": parse_dates(raw["date"], "ISO"),
+            "decision_date_format": "ISO",
+            "outcome": refused.map({"0": "issued", "1": "refused"}),
+            "destination_raw": raw["country"],
+            "control_code_raw": raw["rating"],
+            "goods_category_hint": raw["rating"].str.strip().map(military),
+            "item_count": count,
+            "value": value,
+            "currency_code": "GBP",
+            "refusal_criteria": group.map(_by_licence(criteria.assign(licence_group=criteria["licence_group"].str.strip()), "criteria")),
+            "onward_country_codes": group.map(onward_codes(folder)),
+            "confidence": "official",
+        },
+        index=raw.index,
+    )
+    rows.loc[rows["outcome"] != "refused", "refusal_criteria"] = pd.NA
+    mark(rows, rows["decision_date"].isna() & raw["date"].str.strip().ne(""), "unparseable_date", "date",
+         "date '" + raw["date"] + "' is not YYYY-MM-DD")
+    mark(rows, rows["outcome"].isna(), "unknown_outcome", "refused", "refused flag '" + refused + "' is not 0 or 1")
+    mark(rows, value.isna() & value_text.notna(), "unparseable_value", "value", "value '" + raw["value"] + "' is not a number")
+    return [Staged(rows, raw, COLUMNS, malformed)]
