@@ -1,12 +1,14 @@
-"""``exportrisk clean``: every raw licence source into data/processed/, nothing lost.
+"""``exportrisk clean``: every raw source into validated tables in data/processed/, nothing lost.
 
-Writes licences.parquet, rejects.parquet and reconciliation.csv (raw rows, rows in the clean table and
-rows rejected, per raw file: the first must equal the sum of the other two).
+Cleaning runs in steps, one per family of canonical tables (licences, and later indicators and
+evidence). Each step returns its tables, its rejects and the number of rows in each raw file it read;
+``clean`` reconciles those counts (raw rows = rows kept + rows rejected, per file), validates every table
+against its declared schema and writes them atomically, with reconciliation.csv beside them.
 """
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,72 +17,106 @@ from exportrisk import licences
 from exportrisk.errors import InputError
 from exportrisk.io import atomic_path, write_parquet
 from exportrisk.rejects import malformed_rejects
-from exportrisk.schema import LICENCES, REJECTS, conform, validate
+from exportrisk.schema import LICENCES, REJECTS, TABLES, conform, validate
 from exportrisk.sources import Staged, caat_uk
 
 LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {caat_uk.NAME: caat_uk.stage}
 
 
 @dataclass
+class StepResult:
+    """What one cleaning step produced: tables by name, rejects, rows per raw file, sources skipped."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rejects: list[pd.DataFrame] = field(default_factory=list)
+    raw_rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
 class CleanResult:
-    licences: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
     rejects: pd.DataFrame
     reconciliation: pd.DataFrame
     skipped: list[str]
 
+    @property
+    def licences(self) -> pd.DataFrame:
+        return self.tables["licences"]
 
-def clean_staged(staged: list[Staged], source: str, today: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Finalise each raw file of a source; return its licence lines and rejects."""
-    lines, rejects = [], []
+
+def clean_staged(
+    staged: list[Staged], source: str, today: pd.Timestamp, out: StepResult
+) -> list[pd.DataFrame]:
+    """Finalise each raw file of a licence source into licence lines, collecting rejects and row counts."""
+    lines = []
     for part in staged:
+        file = part.source_file
+        out.raw_rows[file] = len(part.raw) + len(part.malformed)
         ok, bad = licences.finalise(part.rows, part.raw, source, part.columns, today)
         lines.append(ok)
-        rejects.append(bad)
+        out.rejects.append(bad)
         if len(part.malformed):
-            file = str(part.rows["source_file"].iloc[0]) if len(part.rows) else ""
-            rejects.append(malformed_rejects(part.malformed, source, file, "licences"))
-    return pd.concat(lines, ignore_index=True), pd.concat(rejects, ignore_index=True)
+            out.rejects.append(malformed_rejects(part.malformed, source, file, "licences"))
+    return lines
 
 
-def reconcile(raw_rows: dict[str, int], lines: pd.DataFrame, rejects: pd.DataFrame) -> pd.DataFrame:
-    """Per raw file: raw rows = rows kept + rows rejected, with no row in both."""
-    kept = lines.drop_duplicates(["source_file", "source_row"]).groupby("source_file").size()
-    dropped = rejects.groupby("source_file").size()
+def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
+    out = StepResult()
+    lines = [LICENCES.empty()]
+    for name, stage in sorted(LICENCE_SOURCES.items()):
+        folder = raw_dir / name
+        if folder.is_dir():
+            lines += clean_staged(stage(folder), name, today, out)
+        else:
+            out.skipped.append(name)
+    out.tables["licences"] = conform(pd.concat(lines, ignore_index=True), LICENCES)
+    return out
+
+
+STEPS: list[Callable[[Path, pd.Timestamp], StepResult]] = [clean_licences]
+
+
+def reconcile(raw_rows: dict[str, int], tables: list[pd.DataFrame], rejects: pd.DataFrame) -> pd.DataFrame:
+    """Per raw file: raw rows = rows kept + rows rejected, with no row counted twice."""
+    pairs = pd.concat(
+        [t[["source_file", "source_row"]] for t in tables if "source_row" in t]
+        or [pd.DataFrame(columns=["source_file", "source_row"])]
+    )
+    kept = pairs.drop_duplicates().groupby("source_file").size()
+    dropped = rejects.drop_duplicates(["source_file", "source_row"]).groupby("source_file").size()
     table = pd.DataFrame({"source_file": sorted(raw_rows)})
-    table["raw_rows"] = table["source_file"].map(raw_rows)
+    table["raw_rows"] = table["source_file"].map(raw_rows).astype(int)
     table["clean_rows"] = table["source_file"].map(kept).fillna(0).astype(int)
     table["rejected_rows"] = table["source_file"].map(dropped).fillna(0).astype(int)
-    table["licence_lines"] = table["source_file"].map(lines.groupby("source_file").size()).fillna(0).astype(int)
     table["reconciled"] = table["raw_rows"] == table["clean_rows"] + table["rejected_rows"]
     return table
 
 
 def clean(raw_dir: Path, processed_dir: Path, today: dt.date | None = None) -> CleanResult:
     today_ts = pd.Timestamp(today or dt.date.today())
-    all_lines, all_rejects, raw_rows, skipped = [], [], {}, []
-    for name, stage in sorted(LICENCE_SOURCES.items()):
-        folder = raw_dir / name
-        if not folder.is_dir():
-            skipped.append(name)
-            continue
-        staged = stage(folder)
-        for part in staged:
-            file = str(part.rows["source_file"].iloc[0])
-            raw_rows[file] = len(part.raw) + len(part.malformed)
-        lines, rejects = clean_staged(staged, name, today_ts)
-        all_lines.append(lines)
-        all_rejects.append(rejects)
-    lines = conform(pd.concat([LICENCES.empty(), *all_lines], ignore_index=True), LICENCES)
-    rejects = conform(pd.concat([REJECTS.empty(), *all_rejects], ignore_index=True), REJECTS)
-    rejects = rejects.sort_values(["source_file", "source_row"], ignore_index=True)
-    validate(lines, LICENCES)
-    validate(rejects, REJECTS)
-    table = reconcile(raw_rows, lines, rejects)
-    if not table["reconciled"].all():
-        bad = table[~table["reconciled"]].iloc[0]
+    tables: dict[str, pd.DataFrame] = {}
+    rejects: list[pd.DataFrame] = [REJECTS.empty()]
+    raw_rows: dict[str, int] = {}
+    skipped: list[str] = []
+    for step in STEPS:
+        result = step(raw_dir, today_ts)
+        tables.update(result.tables)
+        rejects += result.rejects
+        raw_rows.update(result.raw_rows)
+        skipped += result.skipped
+    all_rejects = conform(pd.concat(rejects, ignore_index=True), REJECTS)
+    all_rejects = all_rejects.sort_values(["table", "source_file", "source_row"], ignore_index=True)
+    for name, table in tables.items():
+        validate(table, TABLES[name])
+    validate(all_rejects, REJECTS)
+    recon = reconcile(raw_rows, list(tables.values()), all_rejects)
+    if not recon["reconciled"].all():
+        bad = recon[~recon["reconciled"]].iloc[0]
         raise InputError(bad["source_file"], "raw rows do not reconcile with clean and rejected rows (a bug)")
-    write_parquet(lines, processed_dir / "licences.parquet")
-    write_parquet(rejects, processed_dir / "rejects.parquet")
+    for name, table in tables.items():
+        write_parquet(table, processed_dir / f"{name}.parquet")
+    write_parquet(all_rejects, processed_dir / "rejects.parquet")
     with atomic_path(processed_dir / "reconciliation.csv") as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n")
-    return CleanResult(lines, rejects, table, skipped)
+        recon.to_csv(tmp, index=False, lineterminator="\n")
+    return CleanResult(tables, all_rejects, recon, skipped)

@@ -103,7 +103,9 @@ def classify(codes: pd.Series) -> pd.DataFrame:
     table["goods_category"] = [r.goods_category if r else "unknown" for r in rules]
     table["surveillance_type"] = [r.surveillance_type if r else None for r in rules]
     table["taxonomy_rule"] = [r.rule if r else None for r in rules]
-    out = pd.DataFrame({"control_code_raw": codes}).merge(table, on="control_code_raw", how="left", sort=False)
+    out = pd.DataFrame({"control_code_raw": codes}).merge(
+        table, on="control_code_raw", how="left", sort=False
+    )
     out["goods_category"] = out["goods_category"].fillna("unknown")
     out.index = codes.index
     return out.drop(columns="control_code_raw")

@@ -99,7 +99,9 @@ def read_csv_text(
             delimiter=sep, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_bad_row
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
         ),
     )
     if table.num_rows == 0 and not bad:

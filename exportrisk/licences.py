@@ -26,11 +26,22 @@ def check_values(staged: pd.DataFrame, columns: dict[str, str], today: pd.Timest
         empty = staged[col].isna() | (staged[col].astype("string").str.strip() == "")
         mark(staged, empty, "missing_value", columns.get(col, col), f"no {label}")
     future = staged["decision_date"] > today
-    mark(staged, future, "future_date", columns.get("decision_date"),
-         "decision date " + staged["decision_date"].dt.strftime("%Y-%m-%d") + " is in the future")
+    mark(
+        staged,
+        future,
+        "future_date",
+        columns.get("decision_date"),
+        "decision date " + staged["decision_date"].dt.strftime("%Y-%m-%d") + " is in the future",
+    )
     if "value" in staged:
         negative = staged["value"] < 0
-        mark(staged, negative, "negative_value", columns.get("value"), "negative value " + quote(staged["value"]))
+        mark(
+            staged,
+            negative,
+            "negative_value",
+            columns.get("value"),
+            "negative value " + quote(staged["value"]),
+        )
 
 
 def explode_destinations(staged: pd.DataFrame, source: str, column: str | None) -> pd.DataFrame:
@@ -41,8 +52,13 @@ def explode_destinations(staged: pd.DataFrame, source: str, column: str | None) 
     resolved.index = staged.index[ok][resolved.pop("row").to_numpy()]
     unknown = resolved.index[resolved["destination_type"].isna()]
     hint = f": add it to exportrisk/metadata/countries/{source}.csv"
-    mark(staged, staged.index.isin(unknown), "unknown_country", column,
-         "unknown destination " + quote(staged["destination_raw"]) + hint)
+    mark(
+        staged,
+        staged.index.isin(unknown),
+        "unknown_country",
+        column,
+        "unknown destination " + quote(staged["destination_raw"]) + hint,
+    )
     if "transit_raw" in staged:
         transit = staged["transit_raw"].astype("string").str.strip().replace("", pd.NA)
         entries = {t: mapping.get(countries.normalise(t)) for t in transit.dropna().unique()}
@@ -79,7 +95,9 @@ def finalise(
     staged = staged.copy()
     check_values(staged, columns, today)
     staged["licence_id"] = source + ":" + staged["licence_id"].astype("string").str.strip()
-    dupes = staged["reject_reason"].isna() & staged.duplicated([c for c in BUSINESS if c in staged], keep="first")
+    dupes = staged["reject_reason"].isna() & staged.duplicated(
+        [c for c in BUSINESS if c in staged], keep="first"
+    )
     mark(staged, dupes, "duplicate_row", None, "repeats an earlier row of the same licence exactly")
     lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw")))
     lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1

@@ -51,7 +51,9 @@ class Table:
 
 
 LINEAGE = (
-    Field("source", "string", "Short name of the source in the source registry (e.g. caat-uk).", required=True),
+    Field(
+        "source", "string", "Short name of the source in the source registry (e.g. caat-uk).", required=True
+    ),
     Field("source_file", "string", "Raw file the row came from, relative to data/raw/.", required=True),
     Field(
         "source_row",
@@ -91,8 +93,16 @@ LICENCES = Table(
     "One row per licence line: a licence for one destination and one control code. A licence that "
     "names several destinations or codes has several lines with the same licence_id.",
     (
-        Field("licence_id", "string", "Source-prefixed licence identifier, e.g. 'caat-uk:1234'.", required=True),
-        Field("line_no", "Int64", "Line within the licence (1, 2, ...), in source order.", required=True, min_value=1),
+        Field(
+            "licence_id", "string", "Source-prefixed licence identifier, e.g. 'caat-uk:1234'.", required=True
+        ),
+        Field(
+            "line_no",
+            "Int64",
+            "Line within the licence (1, 2, ...), in source order.",
+            required=True,
+            min_value=1,
+        ),
         *LINEAGE,
         Field(
             "licensing_country_code",
@@ -101,8 +111,12 @@ LICENCES = Table(
             required=True,
             pattern=ISO3,
         ),
-        Field("licence_kind", "category", "What was licensed.", required=True, categories=("export", "transit")),
-        Field("decision_date", "date", "Date of the decision (issue or refusal) as published.", required=True),
+        Field(
+            "licence_kind", "category", "What was licensed.", required=True, categories=("export", "transit")
+        ),
+        Field(
+            "decision_date", "date", "Date of the decision (issue or refusal) as published.", required=True
+        ),
         Field(
             "decision_date_format",
             "string",
@@ -111,7 +125,9 @@ LICENCES = Table(
             required=True,
         ),
         Field("expiry_date", "date", "Date the licence expires, where published."),
-        Field("outcome", "category", "Decision taken on the application.", required=True, categories=OUTCOMES),
+        Field(
+            "outcome", "category", "Decision taken on the application.", required=True, categories=OUTCOMES
+        ),
         Field("destination_raw", "string", "Destination exactly as published.", required=True),
         Field(
             "destination_type",
@@ -160,7 +176,12 @@ LICENCES = Table(
         Field("taxonomy_rule", "string", "The taxonomy rule that classified the control code."),
         Field("goods_description", "string", "Description of the goods as published."),
         Field("end_use_description", "string", "Stated end use, where published."),
-        Field("item_count", "Int64", "Number of items or licences the row aggregates, where published.", min_value=0),
+        Field(
+            "item_count",
+            "Int64",
+            "Number of items or licences the row aggregates, where published.",
+            min_value=0,
+        ),
         Field("value", "Float64", "Licensed value in currency_code, where published.", min_value=0),
         Field("currency_code", "string", "ISO 4217 currency of value.", pattern=r"^[A-Z]{3}$"),
         Field("exporter_name", "string", "Exporter as published, where the source names it."),
@@ -190,7 +211,9 @@ REJECTS = Table(
     (
         *LINEAGE,
         Field("table", "string", "Canonical table the row was meant for.", required=True),
-        Field("reason_code", "category", "Why the row was rejected.", required=True, categories=REJECT_REASONS),
+        Field(
+            "reason_code", "category", "Why the row was rejected.", required=True, categories=REJECT_REASONS
+        ),
         Field("column_name", "string", "Raw column that caused the rejection."),
         Field("message", "string", "Readable explanation, naming the offending value.", required=True),
         Field("raw_values", "string", "The raw row as JSON, so nothing is lost.", required=True),
@@ -240,7 +263,12 @@ def validate(df: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 def data_dictionary() -> str:
     """Markdown data dictionary of every canonical table (docs/data-dictionary.md is generated from it)."""
-    lines = ["# Data dictionary", "", "Generated from `exportrisk/schema.py` by `exportrisk docs`; do not edit.", ""]
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `exportrisk/schema.py` by `exportrisk docs`; do not edit.",
+        "",
+    ]
     for t in TABLES.values():
         lines += [f"## `{t.name}`", "", t.description, "", f"Primary key: {', '.join(t.primary_key)}.", ""]
         lines += ["| column | type | required | meaning |", "|---|---|---|---|"]

@@ -17,6 +17,7 @@ from exportrisk.io import read_csv_text
 class Staged:
     """Rows of one raw file in canonical columns, index-aligned with the raw rows they came from."""
 
+    source_file: str  # lineage name, '<source folder>/<file>'
     rows: pd.DataFrame
     raw: pd.DataFrame
     columns: dict[str, str]  # canonical column -> raw column it was read from, for messages
@@ -26,11 +27,17 @@ class Staged:
 def require_columns(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InputError(path, f"required column missing (found: {', '.join(map(str, frame.columns))})",
-                         row=1, column=missing[0])
+        raise InputError(
+            path,
+            f"required column missing (found: {', '.join(map(str, frame.columns))})",
+            row=1,
+            column=missing[0],
+        )
 
 
-def read_source_csv(folder: Path, name: str, columns: list[str], **kwargs: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_source_csv(
+    folder: Path, name: str, columns: list[str], **kwargs: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read one raw CSV of a source, checking its expected columns are there."""
     path = folder / name
     if not path.is_file():

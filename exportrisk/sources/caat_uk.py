@@ -42,8 +42,12 @@ def onward_codes(folder: Path) -> pd.Series:
     unknown = table[table["destination"].map(lambda n: entries[n] is None)]
     if len(unknown):
         row = unknown.iloc[0]
-        raise InputError(folder / "destinations.csv", f"unknown country {row['destination']!r}: add it to "
-                         f"exportrisk/metadata/countries/{NAME}.csv", row=int(row["source_row"]), column="destination")
+        raise InputError(
+            folder / "destinations.csv",
+            f"unknown country {row['destination']!r}: add it to exportrisk/metadata/countries/{NAME}.csv",
+            row=int(row["source_row"]),
+            column="destination",
+        )
     table["code"] = table["destination"].map(lambda n: entries[n].country_code)
     return _by_licence(table.dropna(subset=["code"]), "code")
 
@@ -59,10 +63,11 @@ def stage(folder: Path) -> list[Staged]:
     value_text = raw["value"].str.strip().replace("", pd.NA)
     value = pd.to_numeric(value_text, errors="coerce").astype("Float64")
     count = pd.to_numeric(raw["count"].str.strip().replace("", pd.NA), errors="coerce").astype("Int64")
+    lineage = source_file(folder, VALUES)
     rows = pd.DataFrame(
         {
             "source": NAME,
-            "source_file": source_file(folder, VALUES),
+            "source_file": lineage,
             "source_row": raw["source_row"],
             "licence_id": group,
             "licensing_country_code": "GBR",
@@ -76,15 +81,34 @@ def stage(folder: Path) -> list[Staged]:
             "item_count": count,
             "value": value,
             "currency_code": "GBP",
-            "refusal_criteria": group.map(_by_licence(criteria.assign(licence_group=criteria["licence_group"].str.strip()), "criteria")),
+            "refusal_criteria": group.map(
+                _by_licence(criteria.assign(licence_group=criteria["licence_group"].str.strip()), "criteria")
+            ),
             "onward_country_codes": group.map(onward_codes(folder)),
             "confidence": "official",
         },
         index=raw.index,
     )
     rows.loc[rows["outcome"] != "refused", "refusal_criteria"] = pd.NA
-    mark(rows, rows["decision_date"].isna() & raw["date"].str.strip().ne(""), "unparseable_date", "date",
-         "date '" + raw["date"] + "' is not YYYY-MM-DD")
-    mark(rows, rows["outcome"].isna(), "unknown_outcome", "refused", "refused flag '" + refused + "' is not 0 or 1")
-    mark(rows, value.isna() & value_text.notna(), "unparseable_value", "value", "value '" + raw["value"] + "' is not a number")
-    return [Staged(rows, raw, COLUMNS, malformed)]
+    mark(
+        rows,
+        rows["decision_date"].isna() & raw["date"].str.strip().ne(""),
+        "unparseable_date",
+        "date",
+        "date '" + raw["date"] + "' is not YYYY-MM-DD",
+    )
+    mark(
+        rows,
+        rows["outcome"].isna(),
+        "unknown_outcome",
+        "refused",
+        "refused flag '" + refused + "' is not 0 or 1",
+    )
+    mark(
+        rows,
+        value.isna() & value_text.notna(),
+        "unparseable_value",
+        "value",
+        "value '" + raw["value"] + "' is not a number",
+    )
+    return [Staged(lineage, rows, raw, COLUMNS, malformed)]
