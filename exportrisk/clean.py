@@ -45,9 +45,7 @@ class CleanResult:
         return self.tables["licences"]
 
 
-def clean_staged(
-    staged: list[Staged], source: str, today: pd.Timestamp, out: StepResult
-) -> list[pd.DataFrame]:
+def clean_staged(staged: list[Staged], source: str, today: pd.Timestamp, out: StepResult) -> list[pd.DataFrame]:
     """Finalise each raw file of a licence source into licence lines, collecting rejects and row counts."""
     lines = []
     for part in staged:

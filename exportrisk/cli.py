@@ -30,9 +30,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     for name in result.skipped:
         print(f"{name}: no raw data (run `exportrisk fetch`), skipped")
     for row in result.reconciliation.itertuples():
-        print(
-            f"{row.source_file}: {row.raw_rows} raw rows = {row.clean_rows} clean + {row.rejected_rows} rejected"
-        )
+        print(f"{row.source_file}: {row.raw_rows} raw rows = {row.clean_rows} clean + {row.rejected_rows} rejected")
     if len(result.rejects):
         counts = result.rejects["reason_code"].value_counts()
         print("rejects: " + ", ".join(f"{k} {v}" for k, v in counts[counts > 0].items()))
@@ -48,9 +46,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="exportrisk", description="Screen export licences for human-rights risk."
-    )
+    p = argparse.ArgumentParser(prog="exportrisk", description="Screen export licences for human-rights risk.")
     p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     sub = p.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
@@ -76,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one line, never a traceback, unless asked for
         if args.debug:
             raise
-        print(
-            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr
-        )
+        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
         return 1
 
 

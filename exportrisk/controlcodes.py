@@ -82,8 +82,7 @@ class Rule:
 def taxonomy() -> tuple[Rule, ...]:
     with TAXONOMY_FILE.open(encoding="utf-8", newline="") as fh:
         rules = [
-            Rule(r["rule"], r["goods_category"], r["surveillance_type"] or None, r["label"])
-            for r in csv.DictReader(fh)
+            Rule(r["rule"], r["goods_category"], r["surveillance_type"] or None, r["label"]) for r in csv.DictReader(fh)
         ]
     return tuple(sorted(rules, key=lambda r: r.specificity, reverse=True))
 
@@ -103,9 +102,7 @@ def classify(codes: pd.Series) -> pd.DataFrame:
     table["goods_category"] = [r.goods_category if r else "unknown" for r in rules]
     table["surveillance_type"] = [r.surveillance_type if r else None for r in rules]
     table["taxonomy_rule"] = [r.rule if r else None for r in rules]
-    out = pd.DataFrame({"control_code_raw": codes}).merge(
-        table, on="control_code_raw", how="left", sort=False
-    )
+    out = pd.DataFrame({"control_code_raw": codes}).merge(table, on="control_code_raw", how="left", sort=False)
     out["goods_category"] = out["goods_category"].fillna("unknown")
     out.index = codes.index
     return out.drop(columns="control_code_raw")

@@ -76,13 +76,9 @@ def parse_mapping(rows: list[dict[str, str]], origin: str) -> dict[str, Entry]:
         if kind not in ("country", "multiple", "unspecified", "non_country"):
             raise InputError(origin, f"unknown destination_type {kind!r}", row=i, column="destination_type")
         if (kind == "country") != (code is not None):
-            raise InputError(
-                origin, "a country needs a code and only a country has one", row=i, column="country_code"
-            )
+            raise InputError(origin, "a country needs a code and only a country has one", row=i, column="country_code")
         if code and code not in valid_codes():
-            raise InputError(
-                origin, f"{code!r} is not an ISO 3166 alpha-3 code", row=i, column="country_code"
-            )
+            raise InputError(origin, f"{code!r} is not an ISO 3166 alpha-3 code", row=i, column="country_code")
         entry = Entry(code, kind)
         if out.get(key, entry) != entry:
             raise InputError(origin, f"{row['name']!r} is mapped twice, differently", row=i, column="name")

@@ -8,9 +8,5 @@ class InputError(Exception):
 
     def __init__(self, path: Path | str, message: str, row: int | None = None, column: str | None = None):
         self.path, self.row, self.column, self.message = str(path), row, column, message
-        where = (
-            self.path
-            + (f", row {row}" if row is not None else "")
-            + (f", column {column!r}" if column else "")
-        )
+        where = self.path + (f", row {row}" if row is not None else "") + (f", column {column!r}" if column else "")
         super().__init__(f"{where}: {message}")

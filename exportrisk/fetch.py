@@ -30,7 +30,7 @@ def sha256(data: bytes) -> str:
 
 
 def _download(url: str, timeout: float) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (registry URLs are https)
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
 
 
@@ -73,8 +73,7 @@ def fetch_source(source: Source, raw_dir: Path, mirror: Path | None, timeout: fl
         "citation": source.citation,
         "retrieved": dt.date.today().isoformat(),
         "files": {
-            n: {"sha256": digests[n], "bytes": len(files[n]), "matches_registry": n not in mismatched}
-            for n in files
+            n: {"sha256": digests[n], "bytes": len(files[n]), "matches_registry": n not in mismatched} for n in files
         },
     }
     write_json(manifest, dest / MANIFEST)

@@ -95,9 +95,7 @@ def finalise(
     staged = staged.copy()
     check_values(staged, columns, today)
     staged["licence_id"] = source + ":" + staged["licence_id"].astype("string").str.strip()
-    dupes = staged["reject_reason"].isna() & staged.duplicated(
-        [c for c in BUSINESS if c in staged], keep="first"
-    )
+    dupes = staged["reject_reason"].isna() & staged.duplicated([c for c in BUSINESS if c in staged], keep="first")
     mark(staged, dupes, "duplicate_row", None, "repeats an earlier row of the same licence exactly")
     lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw")))
     lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1

@@ -13,9 +13,7 @@ from exportrisk.schema import REJECTS, conform
 REJECT_COLUMNS = ["reject_reason", "reject_column", "reject_message"]
 
 
-def mark(
-    staged: pd.DataFrame, mask: object, reason: str, column: str | None, message: pd.Series | str
-) -> None:
+def mark(staged: pd.DataFrame, mask: object, reason: str, column: str | None, message: pd.Series | str) -> None:
     """Reject the rows in ``mask`` that are not rejected yet (the first reason found wins)."""
     for c in REJECT_COLUMNS:
         if c not in staged:

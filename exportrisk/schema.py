@@ -51,9 +51,7 @@ class Table:
 
 
 LINEAGE = (
-    Field(
-        "source", "string", "Short name of the source in the source registry (e.g. caat-uk).", required=True
-    ),
+    Field("source", "string", "Short name of the source in the source registry (e.g. caat-uk).", required=True),
     Field("source_file", "string", "Raw file the row came from, relative to data/raw/.", required=True),
     Field(
         "source_row",
@@ -93,9 +91,7 @@ LICENCES = Table(
     "One row per licence line: a licence for one destination and one control code. A licence that "
     "names several destinations or codes has several lines with the same licence_id.",
     (
-        Field(
-            "licence_id", "string", "Source-prefixed licence identifier, e.g. 'caat-uk:1234'.", required=True
-        ),
+        Field("licence_id", "string", "Source-prefixed licence identifier, e.g. 'caat-uk:1234'.", required=True),
         Field(
             "line_no",
             "Int64",
@@ -111,12 +107,8 @@ LICENCES = Table(
             required=True,
             pattern=ISO3,
         ),
-        Field(
-            "licence_kind", "category", "What was licensed.", required=True, categories=("export", "transit")
-        ),
-        Field(
-            "decision_date", "date", "Date of the decision (issue or refusal) as published.", required=True
-        ),
+        Field("licence_kind", "category", "What was licensed.", required=True, categories=("export", "transit")),
+        Field("decision_date", "date", "Date of the decision (issue or refusal) as published.", required=True),
         Field(
             "decision_date_format",
             "string",
@@ -125,9 +117,7 @@ LICENCES = Table(
             required=True,
         ),
         Field("expiry_date", "date", "Date the licence expires, where published."),
-        Field(
-            "outcome", "category", "Decision taken on the application.", required=True, categories=OUTCOMES
-        ),
+        Field("outcome", "category", "Decision taken on the application.", required=True, categories=OUTCOMES),
         Field("destination_raw", "string", "Destination exactly as published.", required=True),
         Field(
             "destination_type",
@@ -211,9 +201,7 @@ REJECTS = Table(
     (
         *LINEAGE,
         Field("table", "string", "Canonical table the row was meant for.", required=True),
-        Field(
-            "reason_code", "category", "Why the row was rejected.", required=True, categories=REJECT_REASONS
-        ),
+        Field("reason_code", "category", "Why the row was rejected.", required=True, categories=REJECT_REASONS),
         Field("column_name", "string", "Raw column that caused the rejection."),
         Field("message", "string", "Readable explanation, naming the offending value.", required=True),
         Field("raw_values", "string", "The raw row as JSON, so nothing is lost.", required=True),

@@ -35,9 +35,7 @@ def require_columns(frame: pd.DataFrame, path: Path, columns: list[str]) -> None
         )
 
 
-def read_source_csv(
-    folder: Path, name: str, columns: list[str], **kwargs: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_source_csv(folder: Path, name: str, columns: list[str], **kwargs: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read one raw CSV of a source, checking its expected columns are there."""
     path = folder / name
     if not path.is_file():
