@@ -75,19 +75,27 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
 STEPS: list[Callable[[Path, pd.Timestamp], StepResult]] = [clean_licences]
 
 
+def record_keys(table: pd.DataFrame) -> pd.DataFrame:
+    """The raw records a table holds: (source_file, source_row, source_column), without repeats."""
+    keys = table[["source_file", "source_row"]].astype({"source_file": "string", "source_row": "Int64"})
+    keys["source_column"] = table["source_column"].astype("string") if "source_column" in table else pd.NA
+    return keys.fillna({"source_column": ""}).drop_duplicates()
+
+
 def reconcile(raw_rows: dict[str, int], tables: list[pd.DataFrame], rejects: pd.DataFrame) -> pd.DataFrame:
-    """Per raw file: raw rows = rows kept + rows rejected, with no row counted twice."""
-    pairs = pd.concat(
-        [t[["source_file", "source_row"]] for t in tables if "source_row" in t]
-        or [pd.DataFrame(columns=["source_file", "source_row"])]
-    )
-    kept = pairs.drop_duplicates().groupby("source_file").size()
-    dropped = rejects.drop_duplicates(["source_file", "source_row"]).groupby("source_file").size()
+    """Per raw file: raw records = records kept + records rejected, and no record is in both.
+
+    A record is a raw row, or for wide layouts a (row, source_column) cell group.
+    """
+    kept = pd.concat([record_keys(t) for t in tables if "source_row" in t] + [record_keys(rejects.iloc[:0])])
+    dropped = record_keys(rejects)
+    both = kept.merge(dropped, on=["source_file", "source_row", "source_column"])
     table = pd.DataFrame({"source_file": sorted(raw_rows)})
     table["raw_rows"] = table["source_file"].map(raw_rows).astype(int)
-    table["clean_rows"] = table["source_file"].map(kept).fillna(0).astype(int)
-    table["rejected_rows"] = table["source_file"].map(dropped).fillna(0).astype(int)
-    table["reconciled"] = table["raw_rows"] == table["clean_rows"] + table["rejected_rows"]
+    table["clean_rows"] = table["source_file"].map(kept.groupby("source_file").size()).fillna(0).astype(int)
+    table["rejected_rows"] = table["source_file"].map(dropped.groupby("source_file").size()).fillna(0).astype(int)
+    table["in_both"] = table["source_file"].map(both.groupby("source_file").size()).fillna(0).astype(int)
+    table["reconciled"] = (table["raw_rows"] == table["clean_rows"] + table["rejected_rows"]) & (table["in_both"] == 0)
     return table
 
 
@@ -104,7 +112,7 @@ def clean(raw_dir: Path, processed_dir: Path, today: dt.date | None = None) -> C
         raw_rows.update(result.raw_rows)
         skipped += result.skipped
     all_rejects = conform(pd.concat(rejects, ignore_index=True), REJECTS)
-    all_rejects = all_rejects.sort_values(["table", "source_file", "source_row"], ignore_index=True)
+    all_rejects = all_rejects.sort_values(["table", "source_file", "source_row", "source_column"], ignore_index=True)
     for name, table in tables.items():
         validate(table, TABLES[name])
     validate(all_rejects, REJECTS)

@@ -200,13 +200,19 @@ REJECTS = Table(
     "the (source_file, source_row) pairs reconcile exactly with the raw files.",
     (
         *LINEAGE,
+        Field(
+            "source_column",
+            "string",
+            "For wide raw layouts that hold several records in one row (one per edition, say): the raw "
+            "column(s) of the record. Null where a raw row is one record.",
+        ),
         Field("table", "string", "Canonical table the row was meant for.", required=True),
         Field("reason_code", "category", "Why the row was rejected.", required=True, categories=REJECT_REASONS),
         Field("column_name", "string", "Raw column that caused the rejection."),
         Field("message", "string", "Readable explanation, naming the offending value.", required=True),
         Field("raw_values", "string", "The raw row as JSON, so nothing is lost.", required=True),
     ),
-    ("source_file", "source_row", "table"),
+    ("table", "source_file", "source_row", "source_column"),
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (LICENCES, REJECTS)}
