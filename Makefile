@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Optional local mirror of the public sources (laid out like ../shared/datasets); empty = download.
 MIRROR ?=
 
-.PHONY: install reports test lint clean-data
+.PHONY: install reports test lint docs clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest
+
+docs: install
+	$(BIN)/python -m exportrisk.docs
 
 clean-data:
 	rm -rf data/processed/*.parquet

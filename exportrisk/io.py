@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from exportrisk.errors import InputError
+from exportrisk.schema import Table, conform
 
 DELIMITERS = ",;\t|"
 
@@ -35,6 +36,11 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write a table reproducibly: no index, fixed compression, same bytes for the same data."""
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def read_table(path: Path, table: Table) -> pd.DataFrame:
+    """Read a canonical table back with its declared types (Parquet drops the categories of empty columns)."""
+    return conform(pd.read_parquet(path), table)
 
 
 def write_json(obj: object, path: Path) -> None:

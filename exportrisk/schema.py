@@ -225,7 +225,10 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
         col = df[f.name] if f.name in df else pd.Series(pd.NA, index=df.index)
         if f.dtype == "date":
             col = pd.to_datetime(col).astype("datetime64[ms]")
-        out[f.name] = col.astype(f.pandas_dtype())
+        typed = col.astype(f.pandas_dtype())
+        if f.dtype == "category" and (lost := col[typed.isna() & col.notna()]).size:
+            raise ValueError(f"{table.name}.{f.name}: {lost.iloc[0]!r} is not one of {', '.join(f.categories)}")
+        out[f.name] = typed
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 

@@ -1,0 +1,33 @@
+"""Shared fixtures: the real public datasets beside the checkout, and projects cleaned from them."""
+
+from pathlib import Path
+
+import pytest
+
+from exportrisk.clean import CleanResult, clean
+from exportrisk.fetch import fetch_all
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """The real datasets; their absence is a failure, never a skip."""
+    assert (SHARED / "caat-uk" / "values.csv").is_file(), f"real datasets missing at {SHARED}"
+    return SHARED
+
+
+def make_project(root: Path, sources: list[str], mirror: Path) -> Path:
+    """A project folder whose data/raw/ holds the named sources, fetched from the mirror like a user would."""
+    raw = root / "data" / "raw"
+    results = fetch_all(raw, mirror, sources)
+    assert all(r.status == "fetched" for r in results), results
+    return root
+
+
+@pytest.fixture(scope="session")
+def caat_project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> tuple[Path, CleanResult]:
+    """The UK source alone, fetched from the mirror and cleaned once for the session."""
+    root = make_project(tmp_path_factory.mktemp("caat"), ["caat-uk"], shared_datasets)
+    return root, clean(root / "data" / "raw", root / "data" / "processed")
