@@ -13,14 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import licences
+from exportrisk import countries, licences
 from exportrisk.errors import InputError
 from exportrisk.io import atomic_path, write_parquet
 from exportrisk.rejects import malformed_rejects
 from exportrisk.schema import LICENCES, REJECTS, TABLES, conform, validate
-from exportrisk.sources import Staged, caat_uk
+from exportrisk.sources import Staged, caat_uk, nl_licences, spreadsheet
 
-LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {caat_uk.NAME: caat_uk.stage}
+LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {
+    caat_uk.NAME: caat_uk.stage,
+    nl_licences.NAME: nl_licences.stage,
+}
 
 
 @dataclass
@@ -45,13 +48,19 @@ class CleanResult:
         return self.tables["licences"]
 
 
-def clean_staged(staged: list[Staged], source: str, today: pd.Timestamp, out: StepResult) -> list[pd.DataFrame]:
+def clean_staged(
+    staged: list[Staged],
+    source: str,
+    today: pd.Timestamp,
+    out: StepResult,
+    names: countries.CountryMapping | None = None,
+) -> list[pd.DataFrame]:
     """Finalise each raw file of a licence source into licence lines, collecting rejects and row counts."""
     lines = []
     for part in staged:
         file = part.source_file
         out.raw_rows[file] = len(part.raw) + len(part.malformed)
-        ok, bad = licences.finalise(part.rows, part.raw, source, part.columns, today)
+        ok, bad = licences.finalise(part.rows, part.raw, source, part.columns, today, names)
         lines.append(ok)
         out.rejects.append(bad)
         if len(part.malformed):
@@ -68,7 +77,13 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
             lines += clean_staged(stage(folder), name, today, out)
         else:
             out.skipped.append(name)
-    out.tables["licences"] = conform(pd.concat(lines, ignore_index=True), LICENCES)
+    # Researchers' own spreadsheets: any folder with a mapping file, read by its declarations.
+    for folder in sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}")):
+        if folder.name in LICENCE_SOURCES:
+            raise InputError(folder / spreadsheet.MAPPING_FILE, "folder name is a registry source's: rename the folder")
+        spec = spreadsheet.load_spec(folder)
+        lines += clean_staged(spreadsheet.stage(folder, spec), folder.name, today, out, spec.countries)
+    out.tables["licences"] = pd.concat(lines, ignore_index=True)  # each part is conformed already
     return out
 
 

@@ -94,15 +94,19 @@ def classify_code(code: str | None) -> Rule | None:
     return next((r for r in taxonomy() if r.matches(code)), None)
 
 
+def describe(raw: str | None) -> tuple[str | None, str, str | None, str | None]:
+    """control_code, goods_category, surveillance_type and taxonomy_rule of one raw code."""
+    code = normalise(raw)
+    rule = classify_code(code)
+    return (code, rule.goods_category, rule.surveillance_type, rule.rule) if rule else (code, "unknown", None, None)
+
+
 def classify(codes: pd.Series) -> pd.DataFrame:
     """control_code, goods_category, surveillance_type and taxonomy_rule for raw codes (one per row)."""
-    uniq = pd.Series(codes.dropna().unique())
-    table = pd.DataFrame({"control_code_raw": uniq, "control_code": [normalise(c) for c in uniq]})
-    rules = [classify_code(c) for c in table["control_code"]]
-    table["goods_category"] = [r.goods_category if r else "unknown" for r in rules]
-    table["surveillance_type"] = [r.surveillance_type if r else None for r in rules]
-    table["taxonomy_rule"] = [r.rule if r else None for r in rules]
-    out = pd.DataFrame({"control_code_raw": codes}).merge(table, on="control_code_raw", how="left", sort=False)
-    out["goods_category"] = out["goods_category"].fillna("unknown")
-    out.index = codes.index
-    return out.drop(columns="control_code_raw")
+    positions, uniques = pd.factorize(codes, use_na_sentinel=True)
+    table = pd.DataFrame(
+        [describe(u) for u in uniques] + [describe(None)],  # position -1 (missing) takes the last row
+        columns=["control_code", "goods_category", "surveillance_type", "taxonomy_rule"],
+        dtype="string",  # Arrow-backed text: the take below stays vectorised
+    )
+    return table.take(positions).set_axis(codes.index)

@@ -10,6 +10,7 @@ the two tables.
 import pandas as pd
 
 from exportrisk import controlcodes, countries
+from exportrisk.parse import per_unique
 from exportrisk.rejects import mark, quote, rejects_from
 from exportrisk.schema import LICENCES, conform
 
@@ -23,41 +24,49 @@ def check_values(staged: pd.DataFrame, columns: dict[str, str], today: pd.Timest
     ``columns`` names the raw column behind each canonical one, so messages point at the raw file.
     """
     for col, label in REQUIRED.items():
-        empty = staged[col].isna() | (staged[col].astype("string").str.strip() == "")
+        values = staged[col]
+        empty = values.isna()
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            empty |= values.astype("string").str.strip() == ""
         mark(staged, empty, "missing_value", columns.get(col, col), f"no {label}")
-    future = staged["decision_date"] > today
+    dates = staged["decision_date"]
     mark(
         staged,
-        future,
+        dates > today,
         "future_date",
         columns.get("decision_date"),
-        "decision date " + staged["decision_date"].dt.strftime("%Y-%m-%d") + " is in the future",
+        lambda idx: "decision date " + dates[idx].dt.strftime("%Y-%m-%d") + " is in the future",
     )
     if "value" in staged:
-        negative = staged["value"] < 0
         mark(
             staged,
-            negative,
+            staged["value"] < 0,
             "negative_value",
             columns.get("value"),
-            "negative value " + quote(staged["value"]),
+            lambda idx: "negative value " + quote(staged.loc[idx, "value"]),
         )
 
 
-def explode_destinations(staged: pd.DataFrame, source: str, column: str | None) -> pd.DataFrame:
-    """One row per destination; cells naming an unknown country are rejected, never guessed."""
-    mapping = countries.load_mapping(source)
+def explode_destinations(
+    staged: pd.DataFrame, source: str, column: str | None, names: countries.CountryMapping | None = None
+) -> pd.DataFrame:
+    """One row per destination; cells naming an unknown country are rejected, never guessed.
+
+    ``names`` defaults to the source's committed mapping; a researcher's source brings its own.
+    """
+    names = names or countries.source_mapping(source)
+    mapping = names.entries
     ok = staged["reject_reason"].isna()
     resolved = countries.resolve(staged.loc[ok, "destination_raw"], mapping)
     resolved.index = staged.index[ok][resolved.pop("row").to_numpy()]
     unknown = resolved.index[resolved["destination_type"].isna()]
-    hint = f": add it to exportrisk/metadata/countries/{source}.csv"
+    hint = f": add it to {names.origin}"
     mark(
         staged,
         staged.index.isin(unknown),
         "unknown_country",
         column,
-        "unknown destination " + quote(staged["destination_raw"]) + hint,
+        lambda idx: "unknown destination " + quote(staged.loc[idx, "destination_raw"]) + hint,
     )
     if "transit_raw" in staged:
         transit = staged["transit_raw"].astype("string").str.strip().replace("", pd.NA)
@@ -75,29 +84,39 @@ def explode_destinations(staged: pd.DataFrame, source: str, column: str | None) 
 
 def explode_codes(lines: pd.DataFrame) -> pd.DataFrame:
     """One row per control code named in the cell, classified by the taxonomy."""
-    raw = lines["control_code_raw"].astype("string")
-    parts = {r: controlcodes.split_codes(r) for r in raw.dropna().unique()}
-    split = raw.map(lambda r: parts.get(r, [None]) if isinstance(r, str) else [None])
-    lines = lines.assign(code_part=split).explode("code_part")
+    raw = lines["control_code_raw"]
+    if any(len(controlcodes.split_codes(r)) > 1 for r in raw.dropna().unique()):
+        lines = lines.assign(code_part=per_unique(raw, controlcodes.split_codes)).explode("code_part")
+    else:  # the common case, one code per cell: no need to explode
+        lines = lines.assign(code_part=raw)
     classes = controlcodes.classify(lines["code_part"].astype("string").replace("", pd.NA))
     hint = lines.get("goods_category_hint")
     lines = lines.drop(columns=["code_part", "goods_category_hint"], errors="ignore")
-    lines[classes.columns] = classes
+    for c in classes:  # positional: the exploded index repeats
+        lines[c] = classes[c].to_numpy()
     if hint is not None:
         lines["goods_category"] = hint.where(hint.notna(), lines["goods_category"])
     return lines
 
 
 def finalise(
-    staged: pd.DataFrame, raw: pd.DataFrame, source: str, columns: dict[str, str], today: pd.Timestamp
+    staged: pd.DataFrame,
+    raw: pd.DataFrame,
+    source: str,
+    columns: dict[str, str],
+    today: pd.Timestamp,
+    names: countries.CountryMapping | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split staged rows (index aligned with ``raw``) into canonical licence lines and rejects."""
     staged = staged.copy()
     check_values(staged, columns, today)
     staged["licence_id"] = source + ":" + staged["licence_id"].astype("string").str.strip()
-    dupes = staged["reject_reason"].isna() & staged.duplicated([c for c in BUSINESS if c in staged], keep="first")
+    # Only rows sharing a licence id can repeat each other: check those alone.
+    shared = staged["licence_id"].duplicated(keep=False) & staged["reject_reason"].isna()
+    same = staged[shared].duplicated([c for c in BUSINESS if c in staged], keep="first")
+    dupes = same.reindex(staged.index, fill_value=False)
     mark(staged, dupes, "duplicate_row", None, "repeats an earlier row of the same licence exactly")
-    lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw")))
+    lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw"), names))
     lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1
     rejected = staged[staged["reject_reason"].notna()]
     return conform(lines, LICENCES), rejects_from(rejected, raw, "licences")

@@ -5,9 +5,48 @@ rows to rejects with the offending value instead of failing the file.
 """
 
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def per_unique(values: pd.Series, func: Callable[[Any], Any] | Mapping[Any, Any]) -> pd.Series:
+    """Apply a cell function (or look up a mapping) once per distinct value: fast on repetitive columns.
+
+    Missing cells stay missing. Text results come back as a string column, built by one vectorised take.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    lookup = func.get if isinstance(func, Mapping) else func
+    mapped = [lookup(u) for u in uniques] + [None]
+    if all(m is None or isinstance(m, str) for m in mapped):
+        return pd.Series(pd.array(mapped, dtype="string").take(codes), index=values.index)
+    return pd.Series(np.array(mapped, dtype=object)[codes], index=values.index)
+
+
+def lookup(values: pd.Series, table: pd.Series) -> pd.Series:
+    """``values.map(table)`` for text, fast when almost every value is distinct but few are in the table."""
+    hit = values.isin(table.index)
+    found = pd.Series(pd.NA, index=values.index, dtype="string")
+    found[hit] = table.reindex(values[hit].to_numpy()).to_numpy(dtype=object)
+    return found
+
+
+def to_number(values: pd.Series, dtype: str = "Float64") -> pd.Series:
+    """Plain numbers ('3540', ' 12 ') to a nullable column; unreadable cells become null.
+
+    Arrow's cast reads a clean column in one pass; only a column with bad cells takes the slower path.
+    """
+    text = values.astype("string").str.strip().replace("", pd.NA)
+    try:
+        cast = pc.cast(pa.array(text, from_pandas=True), pa.float64() if dtype == "Float64" else pa.int64())
+        return pd.Series(cast.to_pandas(types_mapper=pd.ArrowDtype), index=values.index).astype(dtype)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce").astype(dtype)
+
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 DATE_PARTS = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})\s*$")

@@ -5,6 +5,7 @@ message and the raw row itself (as JSON) go to data/processed/rejects.parquet.
 """
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -13,8 +14,18 @@ from exportrisk.schema import REJECTS, conform
 REJECT_COLUMNS = ["reject_reason", "reject_column", "reject_message"]
 
 
-def mark(staged: pd.DataFrame, mask: object, reason: str, column: str | None, message: pd.Series | str) -> None:
-    """Reject the rows in ``mask`` that are not rejected yet (the first reason found wins)."""
+def mark(
+    staged: pd.DataFrame,
+    mask: object,
+    reason: str,
+    column: str | None,
+    message: str | pd.Series | Callable[[pd.Index], pd.Series],
+) -> None:
+    """Reject the rows in ``mask`` that are not rejected yet (the first reason found wins).
+
+    ``message`` may be a function of the rejected rows' index, so that messages are only built for the
+    few rows rejected, not for a million rows that pass.
+    """
     for c in REJECT_COLUMNS:
         if c not in staged:
             staged[c] = pd.Series(pd.NA, index=staged.index, dtype="string")
@@ -23,8 +34,7 @@ def mark(staged: pd.DataFrame, mask: object, reason: str, column: str | None, me
         return
     staged.loc[todo, "reject_reason"] = reason
     staged.loc[todo, "reject_column"] = column
-    msg = message[todo] if isinstance(message, pd.Series) else message
-    staged.loc[todo, "reject_message"] = msg
+    staged.loc[todo, "reject_message"] = message(staged.index[todo]) if callable(message) else message
 
 
 def quote(values: pd.Series) -> pd.Series:

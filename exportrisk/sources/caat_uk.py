@@ -11,7 +11,7 @@ import pandas as pd
 
 from exportrisk import countries
 from exportrisk.errors import InputError
-from exportrisk.parse import parse_dates
+from exportrisk.parse import lookup, parse_dates, per_unique, to_number
 from exportrisk.rejects import mark
 from exportrisk.sources import Staged, read_source_csv, source_file
 
@@ -56,13 +56,14 @@ def stage(folder: Path) -> list[Staged]:
     raw, malformed = read_source_csv(folder, VALUES, list(COLUMNS.values()))
     ratings, _ = read_source_csv(folder, "ratings.csv", ["rating", "military"])
     criteria, _ = read_source_csv(folder, "refusal-criteria.csv", ["licence_group", "criteria"])
-    military = ratings.set_index("rating")["military"].map({"1": "military", "0": "dual_use"})
+    military = ratings.set_index("rating")["military"].map({"1": "military", "0": "dual_use"}).to_dict()
+    criteria = _by_licence(criteria.assign(licence_group=criteria["licence_group"].str.strip()), "criteria")
 
     group = raw["licence_group"].str.strip()
     refused = raw["refused"].str.strip()
-    value_text = raw["value"].str.strip().replace("", pd.NA)
-    value = pd.to_numeric(value_text, errors="coerce").astype("Float64")
-    count = pd.to_numeric(raw["count"].str.strip().replace("", pd.NA), errors="coerce").astype("Int64")
+    value = to_number(raw["value"])
+    count = to_number(raw["count"], "Int64")
+    outcome = per_unique(refused, {"0": "issued", "1": "refused"})
     lineage = source_file(folder, VALUES)
     rows = pd.DataFrame(
         {
@@ -74,41 +75,38 @@ def stage(folder: Path) -> list[Staged]:
             "licence_kind": "export",
             "decision_date": parse_dates(raw["date"], "ISO"),
             "decision_date_format": "ISO",
-            "outcome": refused.map({"0": "issued", "1": "refused"}),
+            "outcome": outcome,
             "destination_raw": raw["country"],
             "control_code_raw": raw["rating"],
-            "goods_category_hint": raw["rating"].str.strip().map(military),
+            "goods_category_hint": per_unique(raw["rating"], lambda r: military.get(r.strip())),
             "item_count": count,
             "value": value,
             "currency_code": "GBP",
-            "refusal_criteria": group.map(
-                _by_licence(criteria.assign(licence_group=criteria["licence_group"].str.strip()), "criteria")
-            ),
-            "onward_country_codes": group.map(onward_codes(folder)),
+            "refusal_criteria": lookup(group, criteria).where(outcome == "refused"),
+            "onward_country_codes": lookup(group, onward_codes(folder)),
             "confidence": "official",
         },
         index=raw.index,
     )
-    rows.loc[rows["outcome"] != "refused", "refusal_criteria"] = pd.NA
     mark(
         rows,
         rows["decision_date"].isna() & raw["date"].str.strip().ne(""),
         "unparseable_date",
         "date",
-        "date '" + raw["date"] + "' is not YYYY-MM-DD",
+        lambda idx: "date '" + raw.loc[idx, "date"] + "' is not YYYY-MM-DD",
     )
     mark(
         rows,
-        rows["outcome"].isna(),
+        outcome.isna(),
         "unknown_outcome",
         "refused",
-        "refused flag '" + refused + "' is not 0 or 1",
+        lambda idx: "refused flag '" + refused[idx] + "' is not 0 or 1",
     )
     mark(
         rows,
-        value.isna() & value_text.notna(),
+        value.isna() & raw["value"].str.strip().ne(""),
         "unparseable_value",
         "value",
-        "value '" + raw["value"] + "' is not a number",
+        lambda idx: "value '" + raw.loc[idx, "value"] + "' is not a number",
     )
     return [Staged(lineage, rows, raw, COLUMNS, malformed)]
