@@ -71,16 +71,18 @@ def clean_staged(
 def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     out = StepResult()
     lines = [LICENCES.empty()]
+    # Researchers' own spreadsheets: any other folder with a mapping file, read by its declarations.
+    spreadsheets = sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}"))
+    for folder in spreadsheets:
+        if folder.name in LICENCE_SOURCES:
+            raise InputError(folder / spreadsheet.MAPPING_FILE, "folder name is a registry source's: rename the folder")
     for name, stage in sorted(LICENCE_SOURCES.items()):
         folder = raw_dir / name
         if folder.is_dir():
             lines += clean_staged(stage(folder), name, today, out)
         else:
             out.skipped.append(name)
-    # Researchers' own spreadsheets: any folder with a mapping file, read by its declarations.
-    for folder in sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}")):
-        if folder.name in LICENCE_SOURCES:
-            raise InputError(folder / spreadsheet.MAPPING_FILE, "folder name is a registry source's: rename the folder")
+    for folder in spreadsheets:
         spec = spreadsheet.load_spec(folder)
         lines += clean_staged(spreadsheet.stage(folder, spec), folder.name, today, out, spec.countries)
     out.tables["licences"] = pd.concat(lines, ignore_index=True)  # each part is conformed already

@@ -43,7 +43,8 @@ def normalise(raw: str | None) -> str | None:
 def split_codes(raw: str | None) -> list[str]:
     """Split a cell naming several codes; abbreviated parts inherit the previous code's stem.
 
-    'ML6/10' -> ['ML6', 'ML10'], 'ML10a/b' -> ['ML10a', 'ML10b'], 'ML2.ML6' -> ['ML2', 'ML6'].
+    'ML6/10' -> ['ML6', 'ML10'], 'ML10a/b' -> ['ML10a', 'ML10b'], 'ML2.ML6' -> ['ML2', 'ML6'],
+    'ML10a,18a,22' -> ['ML10A', 'ML18A', 'ML22'].
     """
     if raw is None or pd.isna(raw) or not str(raw).strip():
         return [""]
@@ -52,11 +53,10 @@ def split_codes(raw: str | None) -> list[str]:
     for p in parts:
         if out and normalise(p) is None:
             prev = out[-1]
-            stem = re.match(r"^(ML|PL)" if p.isdigit() else r"^(?:ML|PL)?\d+[A-Z]?\d*", prev)
-            if p.isdigit() and stem:
-                p = stem[0] + p
-            elif p.isalpha() and (m := re.match(r"^(ML\d+|PL\d+|\d[A-E]\d{3})", prev)):
-                p = m[0] + p
+            if p[0].isdigit() and prev.startswith("ML"):  # 'ML5b,15b': the list prefix
+                p = "ML" + p
+            elif p.isalpha() and (entry := re.match(r"^(ML\d+|PL\d+|\d[A-E]\d{3})", prev)):  # 'ML10a/b'
+                p = entry[0] + p
         out.append(p)
     return out or [""]
 

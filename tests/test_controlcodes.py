@@ -36,6 +36,8 @@ def test_normalise(raw, expected):
         ("ML2.ML6", ["ML2", "ML6"]),
         ("5A001f; 5A001j", ["5A001F", "5A001J"]),
         ("ML4", ["ML4"]),
+        ("ML5b,15b", ["ML5B", "ML15B"]),
+        ("ML10a,18a,22", ["ML10A", "ML18A", "ML22"]),
     ],
 )
 def test_split_codes(raw, parts):
