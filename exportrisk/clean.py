@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import countries, licences
+from exportrisk import countries, evidence, indicators, licences, registry
 from exportrisk.errors import InputError
 from exportrisk.io import atomic_path, write_parquet
 from exportrisk.rejects import malformed_rejects
@@ -74,7 +74,7 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     # Researchers' own spreadsheets: any other folder with a mapping file, read by its declarations.
     spreadsheets = sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}"))
     for folder in spreadsheets:
-        if folder.name in LICENCE_SOURCES:
+        if folder.name in LICENCE_SOURCES or folder.name in registry.sources():
             raise InputError(folder / spreadsheet.MAPPING_FILE, "folder name is a registry source's: rename the folder")
     for name, stage in sorted(LICENCE_SOURCES.items()):
         folder = raw_dir / name
@@ -89,7 +89,11 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     return out
 
 
-STEPS: list[Callable[[Path, pd.Timestamp], StepResult]] = [clean_licences]
+STEPS: list[Callable[[Path, pd.Timestamp], StepResult]] = [
+    clean_licences,
+    indicators.clean_indicators,
+    evidence.clean_evidence,
+]
 
 
 def record_keys(table: pd.DataFrame) -> pd.DataFrame:

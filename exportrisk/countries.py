@@ -86,14 +86,32 @@ def parse_mapping(rows: list[dict[str, str]], origin: str) -> dict[str, Entry]:
     return out
 
 
+def over_iso(entries: dict[str, Entry]) -> dict[str, Entry]:
+    """A source's own entries layered on top of the exact ISO names."""
+    return {**iso_names(), **entries}
+
+
 @functools.cache
 def load_mapping(source: str) -> dict[str, Entry]:
     """The committed mapping of one source, over the exact ISO names."""
     path = COUNTRY_DIR / f"{source}.csv"
     if not path.exists():
-        return dict(iso_names())
+        return over_iso({})
     with path.open(encoding="utf-8", newline="") as fh:
-        return {**iso_names(), **parse_mapping(list(csv.DictReader(fh)), str(path))}
+        return over_iso(parse_mapping(list(csv.DictReader(fh)), str(path)))
+
+
+@dataclass(frozen=True)
+class CountryMapping:
+    """The names a source is resolved with, and where a missing name is to be added (named in rejects)."""
+
+    entries: dict[str, Entry]
+    origin: str
+
+
+def source_mapping(source: str) -> CountryMapping:
+    """The committed mapping of a registry source."""
+    return CountryMapping(load_mapping(source), f"exportrisk/metadata/countries/{source}.csv")
 
 
 def split_destination(raw: str, mapping: dict[str, Entry]) -> tuple[list[Entry], Entry | None] | None:

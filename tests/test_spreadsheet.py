@@ -1,0 +1,431 @@
+"""Researchers' spreadsheets through exportrisk.yaml: the worked example, the mapping checks, discovery."""
+
+import csv
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from exportrisk.clean import LICENCE_SOURCES, CleanResult, clean
+from exportrisk.config import PACKAGE_DIR
+from exportrisk.errors import InputError
+from exportrisk.sources import spreadsheet
+
+EXAMPLE = Path(__file__).parent / "fixtures" / "spreadsheet"
+CURATED = PACKAGE_DIR.parent / "data" / "raw" / "curated"
+TODAY = dt.date(2024, 6, 1)
+MAPPING = """file: licences.csv
+licensing_country: NLD
+confidence: official
+outcome: issued
+columns:
+  licence_id: id
+  decision_date: date
+  destination_raw: country
+"""
+CSV = "id,date,country\nA1,2021-03-04,Mexico\n"
+
+
+def write_source(raw: Path, name: str, mapping: str, files: dict[str, str | bytes]) -> Path:
+    folder = raw / name
+    folder.mkdir(parents=True)
+    (folder / spreadsheet.MAPPING_FILE).write_text(mapping, encoding="utf-8")
+    for file, content in files.items():
+        path = folder / file
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    """data/raw/ of a project of one's own (processed output goes beside it)."""
+    return tmp_path / "raw"
+
+
+def run(raw: Path) -> CleanResult:
+    return clean(raw, raw.parent / "processed", TODAY)
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    """A one-sheet workbook as bytes."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- the worked example -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> CleanResult:
+    raw = tmp_path_factory.mktemp("project") / "raw"
+    shutil.copytree(EXAMPLE, raw / "example", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return run(raw)
+
+
+def lines_of(result: CleanResult, licence: str) -> pd.DataFrame:
+    return result.licences[result.licences["licence_id"] == f"example:{licence}"]
+
+
+def test_example_reads_below_the_title_rows_with_sheet_row_numbers(example: CleanResult) -> None:
+    assert set(example.licences["source_row"]) == {4, 5, 6, 11}
+    assert list(example.rejects["source_row"]) == [8, 9, 10]
+    # rows 1-3 are title, note and header; row 7 is empty, so it is no record
+    assert example.reconciliation.set_index("source_file").loc["example/vergunningen.xlsx", "raw_rows"] == 7
+
+
+def test_example_dates_from_serials_and_real_date_cells(example: CleanResult) -> None:
+    first = lines_of(example, "NL-001").iloc[0]
+    assert (first["decision_date"], first["decision_date_format"]) == (pd.Timestamp("2022-02-08"), "excel_serial")
+    real = lines_of(example, "NL-003").iloc[0]
+    assert (real["decision_date"], real["decision_date_format"]) == (pd.Timestamp("2022-06-01"), "ISO")
+
+
+def test_example_several_countries_and_codes_in_one_cell_make_lines(example: CleanResult) -> None:
+    lines = lines_of(example, "NL-001")
+    got = list(zip(lines["line_no"], lines["destination_country_code"], lines["control_code"], strict=True))
+    assert got == [(1, "MEX", "5A001.f"), (2, "MEX", "5A001.j"), (3, "COL", "5A001.f"), (4, "COL", "5A001.j")]
+    assert lines["surveillance_type"].tolist() == ["interception", "ip_network_surveillance"] * 2
+
+
+def test_example_decimal_commas_and_real_number_cells(example: CleanResult) -> None:
+    values = example.licences.drop_duplicates("licence_id").set_index("licence_id")["value"]
+    assert values.to_dict() == {
+        "example:NL-001": 1234567.89,  # '1.234.567,89'
+        "example:NL-002": 250000.0,  # '250.000,00'
+        "example:NL-003": 99.5,  # a real number cell: its '.' is no thousands separator
+        "example:NL-007": 12.5,  # '12,5'
+    }
+
+
+def test_example_outcome_map_country_names_and_constants(example: CleanResult) -> None:
+    by_id = example.licences.drop_duplicates("licence_id").set_index("licence_id")
+    assert by_id.loc["example:NL-002", ["outcome", "destination_country_code"]].tolist() == ["refused", "ARE"]
+    assert by_id.loc["example:NL-003", ["outcome", "destination_type"]].tolist() == ["issued", "multiple"]
+    assert by_id["end_user_type"].tolist()[:2] == ["police", "intelligence"]
+    assert set(by_id["licensing_country_code"]) == {"NLD"}
+    assert set(by_id["currency_code"]) == {"EUR"}
+    assert set(by_id["goods_description"]) == {"telecommunications interception equipment"}
+    assert set(by_id["source_url"]) == {"https://example.org/wob-2023-17"}
+
+
+def test_example_rejects_name_the_raw_value(example: CleanResult) -> None:
+    got = example.rejects[["reason_code", "column_name", "message"]].values.tolist()
+    assert got == [
+        ["unparseable_date", "Datum besluit", "decision date '31-12-2022' cannot be read as an Excel serial number"],
+        [
+            "unknown_country",
+            "Land(en) van bestemming",
+            "unknown destination 'Narnia': add it to the countries: section of example/exportrisk.yaml",
+        ],
+        [
+            "unknown_outcome",
+            "Besluit",
+            "outcome 'In behandeling' is not one of issued, refused, revoked: add it to the map of columns.outcome "
+            "in exportrisk.yaml",
+        ],
+    ]
+
+
+def test_docs_show_the_example_mapping_as_it_is() -> None:
+    docs = (PACKAGE_DIR.parent / "docs" / "spreadsheet-sources.md").read_text(encoding="utf-8")
+    shown = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    mapping = (EXAMPLE / spreadsheet.MAPPING_FILE).read_text(encoding="utf-8")
+    assert mapping.endswith(shown)
+
+
+# --- reading cells ------------------------------------------------------------------------------------
+
+
+def test_split_on_any_declared_separator(raw: Path) -> None:
+    mapping = MAPPING.replace("  destination_raw: country", '  destination_raw: {column: country, split: "|"}')
+    write_source(raw, "s", mapping, {"licences.csv": "id,date,country\nA1,2021-03-04,Mexico | Peru\n"})
+    assert run(raw).licences["destination_country_code"].tolist() == ["MEX", "PER"]
+
+
+def test_without_split_a_bar_is_no_separator(raw: Path) -> None:
+    write_source(raw, "s", MAPPING, {"licences.csv": "id,date,country\nA1,2021-03-04,Mexico | Peru\n"})
+    assert run(raw).rejects["reason_code"].tolist() == ["unknown_country"]
+
+
+def test_yes_no_labels_are_text_not_booleans(raw: Path) -> None:
+    mapping = (
+        MAPPING.replace("outcome: issued\n", "") + "  outcome: {column: granted, map: {Yes: issued, No: refused}}\n"
+    )
+    write_source(raw, "s", mapping, {"licences.csv": "id,date,country,granted\nA1,2021-03-04,Peru,no\n"})
+    assert run(raw).licences["outcome"].tolist() == ["refused"]
+
+
+def test_default_fills_blank_cells_of_a_mapped_column(raw: Path) -> None:
+    mapping = MAPPING + "  outcome: decision\n"
+    data = "id,date,country,decision\nA1,2021-03-04,Peru,\nA2,2021-03-04,Peru,refused\n"
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    assert run(raw).licences["outcome"].tolist() == ["issued", "refused"]
+
+
+def test_licensing_country_by_name_through_the_countries_section(raw: Path) -> None:
+    mapping = MAPPING.replace("licensing_country: NLD\n", "")
+    mapping += "  licensing_country_code: state\ncountries:\n  Holland: NLD\n"
+    data = "id,date,country,state\nA1,2021-03-04,Peru,Holland\nA2,2021-03-04,Peru,Bulgaria\nA3,2021-03-04,Peru,Oz\n"
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    result = run(raw)
+    assert result.licences["licensing_country_code"].tolist() == ["NLD", "BGR"]
+    assert result.rejects[["source_row", "reason_code", "column_name"]].values.tolist() == [
+        [4, "unknown_country", "state"]
+    ]
+
+
+def test_item_counts_must_be_whole_numbers(raw: Path) -> None:
+    mapping = MAPPING + '  item_count: {column: n, decimal: ","}\n'
+    data = 'id,date,country,n\nA1,2021-03-04,Peru,3\nA2,2021-03-04,Peru,"2,5"\nA3,2021-03-04,Peru,many\n'
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    result = run(raw)
+    assert result.licences["item_count"].tolist() == [3]
+    assert result.rejects["message"].tolist() == [
+        "item count '2,5' is not a whole number",
+        "item count 'many' is not a whole number",
+    ]
+
+
+def test_currency_column_checked_against_iso_4217(raw: Path) -> None:
+    mapping = MAPPING + "  currency_code: cur\n"
+    data = "id,date,country,cur\nA1,2021-03-04,Peru,eur\nA2,2021-03-04,Peru,euro\n"
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    result = run(raw)
+    assert result.licences["currency_code"].tolist() == ["EUR"]
+    assert result.rejects["message"].tolist() == ["currency 'euro' is not an ISO 4217 code"]
+
+
+def test_a_bad_confidence_cell_is_fatal_with_row_and_column(raw: Path) -> None:
+    mapping = MAPPING.replace("confidence: official\n", "") + "  confidence: conf\n"
+    data = "id,date,country,conf\nA1,2021-03-04,Peru,reported\nA2,2021-03-04,Peru,maybe\n"
+    folder = write_source(raw, "s", mapping, {"licences.csv": data})
+    with pytest.raises(InputError) as info:
+        run(raw)
+    expected = (
+        f"{folder}/licences.csv, row 3, column 'conf': confidence 'maybe' is not one of official, reported, unverified"
+    )
+    assert str(info.value) == expected
+
+
+def test_declared_encoding_that_does_not_fit_names_the_row(raw: Path) -> None:
+    folder = write_source(
+        raw, "s", "encoding: ascii\n" + MAPPING, {"licences.csv": (CSV + "A2,2021-03-04,Perú\n").encode()}
+    )
+    with pytest.raises(InputError, match=r"licences.csv, row 3: not valid ascii \(byte 0xc3\)$") as info:
+        run(raw)
+    assert str(folder) in str(info.value)
+
+
+def test_several_files_are_staged_one_by_one(raw: Path) -> None:
+    mapping = MAPPING.replace("file: licences.csv", "file: [a.csv, b.csv]")
+    write_source(raw, "s", mapping, {"a.csv": CSV, "b.csv": CSV.replace("A1", "B1")})
+    result = run(raw)
+    assert result.licences[["licence_id", "source_file"]].values.tolist() == [["s:A1", "s/a.csv"], ["s:B1", "s/b.csv"]]
+
+
+# --- XLSX ---------------------------------------------------------------------------------------------
+
+
+def test_xlsx_cells_right_of_the_header_make_a_malformed_row(raw: Path) -> None:
+    book = xlsx([["id", "date", "country"], ["A1", "2021-03-04", "Peru"], ["A2", "2021-03-04", "Peru", None, "x"]])
+    write_source(raw, "s", MAPPING.replace("licences.csv", "l.xlsx"), {"l.xlsx": book})
+    result = run(raw)
+    assert result.rejects[["source_row", "reason_code", "message"]].values.tolist() == [
+        [3, "malformed_row", "has 5 cells where the header has 3"]
+    ]
+    assert result.licences["source_row"].tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    ("extra", "rows", "error"),
+    [
+        ("sheet: Other\n", [["id"]], "l.xlsx: no sheet 'Other' (sheets: Sheet)"),
+        ("header_row: 5\n", [["id", "date", "country"]], "l.xlsx, row 5: no header in sheet 'Sheet' (set header_row)"),
+        ("", [["id", "date", "country"]], "l.xlsx, row 1: file has a header but no data rows"),
+        ("", [["id", "id", "country"], [1, 2, 3]], "l.xlsx, row 1, column 'id': duplicate column name in the header"),
+    ],
+)
+def test_xlsx_layout_problems_are_fatal(raw: Path, extra: str, rows: list[list[object]], error: str) -> None:
+    write_source(raw, "s", extra + MAPPING.replace("licences.csv", "l.xlsx"), {"l.xlsx": xlsx(rows)})
+    with pytest.raises(InputError) as info:
+        run(raw)
+    assert str(info.value).endswith(f"/s/{error}")
+
+
+def test_a_file_that_is_not_a_workbook(raw: Path) -> None:
+    write_source(raw, "s", MAPPING.replace("licences.csv", "l.xlsx"), {"l.xlsx": CSV})
+    with pytest.raises(InputError, match=r"l.xlsx: not a readable XLSX workbook \(File is not a zip file\)$"):
+        run(raw)
+
+
+# --- checking the mapping file ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (
+            ("  decision_date: date", "  decision_date: {column: date, fromat: DMY}"),
+            "row 7: key 'columns.decision_date.fromat': unknown key (allowed: column, value, format)",
+        ),
+        (
+            ("  decision_date: date", "  decision_date: {column: date, decimal: ','}"),
+            "row 7: key 'columns.decision_date.decimal': unknown key (allowed: column, value, format)",
+        ),
+        (
+            ("  destination_raw: country", "  destination_raw: {column: country, value: Peru}"),
+            "row 8: key 'columns.destination_raw': give either column (a raw column name) or value (one value for "
+            "every row)",
+        ),
+        (
+            ("  licence_id: id\n", ""),
+            "key 'columns.licence_id': required key is missing",
+        ),
+        (
+            ("  licence_id: id\n", "  licence_number: id\n"),
+            "row 6: key 'columns.licence_number': unknown key (allowed: " + ", ".join(spreadsheet.COLUMNS) + ")",
+        ),
+        (
+            ("licensing_country: NLD", "licensing_country: NL"),
+            "row 2: key 'licensing_country': 'NL' is not an ISO 3166 alpha-3 code",
+        ),
+        (
+            ("licensing_country: NLD", "licensing_country: NLD\ncurrency: EURO"),
+            "row 3: key 'currency': 'EURO' is not an ISO 4217 currency code",
+        ),
+        (
+            ("outcome: issued", "outcome: granted"),
+            "row 4: key 'outcome': 'granted' is not one of issued, refused, revoked",
+        ),
+        (
+            ("outcome: issued\n", ""),
+            "key 'outcome': required: give one value, or a column as columns.outcome",
+        ),
+        (
+            ("outcome: issued", "outcome: issued\nheader_row: 0"),
+            "row 5: key 'header_row': 0 must be a row number, 1 or more",
+        ),
+        (
+            ("outcome: issued", "outcome: issued\nheader_row: 2"),
+            "row 5: key 'header_row': applies to XLSX files only: a CSV's header must be its first line",
+        ),
+        (
+            ("outcome: issued", "outcome: issued\nencoding: latin-9000"),
+            "row 5: key 'encoding': 'latin-9000' is not an encoding Python knows",
+        ),
+        (
+            ("outcome: issued", "outcome: issued\ndelimiter: ';;'"),
+            "row 5: key 'delimiter': ';;' must be one character",
+        ),
+        (
+            ("file: licences.csv", "file: licences.xls"),
+            "row 1: key 'file': 'licences.xls' is not a CSV or XLSX file (save older .xls files as .xlsx)",
+        ),
+        (
+            ("file: licences.csv", "file: [licences.csv, [b.csv]]"),
+            "row 1: key 'file': must be a single value",
+        ),
+        (
+            ("  destination_raw: country", "  destination_raw: country\n  outcome: {value: refused}"),
+            "row 4: key 'outcome': given twice: also as columns.outcome",
+        ),
+        (
+            ("  destination_raw: country", "  destination_raw: country\n  outcome: {column: d, map: {Ja: yes}}"),
+            "row 9: key 'columns.outcome.map.Ja': 'yes' is not one of issued, refused, revoked",
+        ),
+        (
+            (
+                "  destination_raw: country",
+                "  destination_raw: country\n  value: {column: v, decimal: '.', thousands: '.'}",
+            ),
+            "row 9: key 'columns.value.thousands': must differ from the decimal mark",
+        ),
+        (
+            ("  destination_raw: country", "  destination_raw: country\ncountries:\n  Holland: multi"),
+            "row 10: key 'countries.Holland': 'MULTI' is not an ISO 3166 alpha-3 code",
+        ),
+        (
+            ("  destination_raw: country", "  destination_raw: country\ncountries:\n  holland: NLD\n  Holland: DEU"),
+            "row 11: key 'countries.Holland': 'Holland' is mapped twice, differently",
+        ),
+    ],
+)
+def test_mapping_file_mistakes_name_the_key(raw: Path, change: tuple[str, str], error: str) -> None:
+    assert change[0] in MAPPING
+    folder = write_source(raw, "s", MAPPING.replace(*change), {"licences.csv": CSV})
+    with pytest.raises(InputError) as info:
+        spreadsheet.load_spec(folder)
+    where = f"{folder}/exportrisk.yaml"
+    assert str(info.value) in (f"{where}, {error}", f"{where}: {error}")
+
+
+def test_a_mapping_file_must_be_a_mapping(raw: Path) -> None:
+    folder = write_source(raw, "s", "- licences.csv\n", {"licences.csv": CSV})
+    with pytest.raises(InputError) as info:
+        spreadsheet.load_spec(folder)
+    assert str(info.value) == f"{folder}/exportrisk.yaml: key '(top level)': must be a mapping of keys to values"
+
+
+def test_a_missing_data_file_is_named(raw: Path) -> None:
+    folder = write_source(raw, "s", MAPPING, {})
+    with pytest.raises(InputError) as info:
+        run(raw)
+    assert str(info.value) == f"{folder}/licences.csv: file named in exportrisk.yaml is missing"
+
+
+# --- discovery and the curated rows -------------------------------------------------------------------
+
+
+def test_clean_discovers_every_folder_with_a_mapping_in_name_order(raw: Path) -> None:
+    write_source(raw, "zeta", MAPPING, {"licences.csv": CSV})
+    write_source(raw, "alpha", MAPPING, {"licences.csv": CSV})
+    (raw / "no-mapping").mkdir()
+    (raw / "no-mapping" / "licences.csv").write_text(CSV, encoding="utf-8")
+    assert run(raw).licences["licence_id"].tolist() == ["alpha:A1", "zeta:A1"]
+
+
+@pytest.mark.parametrize("name", [sorted(LICENCE_SOURCES)[0], "pts"])
+def test_a_folder_named_like_a_registry_source_is_an_error(raw: Path, name: str) -> None:
+    folder = write_source(raw, name, MAPPING, {"licences.csv": CSV})
+    with pytest.raises(InputError) as info:
+        run(raw)
+    assert str(info.value) == f"{folder}/exportrisk.yaml: folder name is a registry source's: rename the folder"
+
+
+def test_curated_reported_licences(raw: Path) -> None:
+    (raw / "curated").mkdir(parents=True)
+    for name in ("reported_licences.csv", spreadsheet.MAPPING_FILE):  # the folder's other files are evidence
+        shutil.copy(CURATED / name, raw / "curated" / name)
+    result = run(raw)
+    assert result.rejects.empty
+    lines = result.licences.set_index("licence_id")
+    columns = ["licensing_country_code", "destination_country_code", "decision_date", "exporter_name", "confidence"]
+    got = lines[columns].astype(object).fillna("").values.tolist()
+    assert got == [
+        ["BGR", "", pd.Timestamp("2021-07-23"), "Circles Bulgaria", "reported"],
+        ["CYP", "ISR", pd.Timestamp("2021-12-01"), "", "reported"],
+        ["BGR", "AZE", pd.Timestamp("2022-01-01"), "", "unverified"],
+        ["POL", "RWA", pd.Timestamp("2023-01-01"), "", "unverified"],
+    ]
+    cyprus = lines.loc["curated:cy-2021-12-isr"]
+    assert (cyprus["control_code"], cyprus["surveillance_type"]) == ("5A001.f", "interception")
+    assert (cyprus["value"], cyprus["currency_code"]) == (200000.0, "EUR")
+    assert lines.loc["curated:bg-circles-2021", "destination_type"] == "unspecified"
+    # every reported row cites its source; only the secondary (unverified) rows may lack a URL
+    assert lines.loc[lines["confidence"] == "reported", "source_url"].str.startswith("https://").all()
+
+
+def test_curated_rows_each_carry_a_note_on_their_date() -> None:
+    with (CURATED / "reported_licences.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4
+    for row in rows:
+        assert "recorded as" in row["note"], row["id"]
