@@ -86,6 +86,14 @@ REJECT_REASONS = (
     "negative_value",
     "unknown_outcome",
     "duplicate_row",
+    "not_rated",
+    "not_a_country",
+    "ambiguous_country",
+    "superseded",
+    "out_of_range",
+    "unknown_category",
+    "unknown_entity",
+    "inconsistent_values",
 )
 
 LICENCES = Table(
@@ -217,7 +225,256 @@ REJECTS = Table(
     ("table", "source_file", "source_row", "source_column"),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (LICENCES, REJECTS)}
+PUBLISHED_DATE_BASES = ("release_date", "conservative_lag")
+INDICATORS = Table(
+    "indicators",
+    "Country indicators in long format: one row per country, indicator, year covered and edition, each "
+    "with the date it became public, so that a score only uses what was known at its decision date "
+    "(exportrisk.indicators.indicators_as_of). Sources and how their files are read are declared in "
+    "exportrisk/metadata/indicators/<source>.yaml.",
+    (
+        Field(
+            "country_code",
+            "string",
+            "ISO 3166 alpha-3 code (historic codes for former states).",
+            required=True,
+            pattern=ISO3,
+        ),
+        Field("indicator_code", "string", "Indicator, e.g. pts_a (PTS from Amnesty reports), fh_total.", required=True),
+        Field(
+            "year",
+            "Int64",
+            "Year the value covers; where a review period is not a calendar year (Freedom House 1982-1989 "
+            "editions) the year it ends in, with the period in period_raw.",
+            required=True,
+        ),
+        Field(
+            "edition",
+            "string",
+            "Edition the value is read from, as the source names it ('2024', 'Jan.-Feb. 1973', '1983-84').",
+            required=True,
+        ),
+        Field(
+            "value",
+            "Float64",
+            "The value; labels such as F/PF/NF as numbers (see the indicator mapping).",
+            required=True,
+        ),
+        Field("value_raw", "string", "The value exactly as published, e.g. '2(5)' or 'NF'.", required=True),
+        Field("scale_min", "Float64", "Lowest value the indicator can take.", required=True),
+        Field("scale_max", "Float64", "Highest value the indicator can take.", required=True),
+        Field(
+            "is_higher_worse", "boolean", "Whether a higher value means worse human-rights conditions.", required=True
+        ),
+        Field(
+            "published_date",
+            "date",
+            "First day the value is taken to be public: its edition's release date, or a conservative lag "
+            "after the year covered (published_date_basis).",
+            required=True,
+        ),
+        Field(
+            "published_date_basis",
+            "category",
+            "release_date: from exportrisk/metadata/indicators/releases.csv; conservative_lag: the source's "
+            "documented lag rule, no earlier than the value can have been public.",
+            required=True,
+            categories=PUBLISHED_DATE_BASES,
+        ),
+        Field("period_raw", "string", "Review period as published where it is not a calendar year."),
+        Field("country_raw", "string", "Country or territory name exactly as published.", required=True),
+        *LINEAGE,
+        Field(
+            "source_column",
+            "string",
+            "Raw column of the value: its header, or for wide spreadsheet layouts the column letter.",
+            required=True,
+        ),
+    ),
+    ("country_code", "indicator_code", "year", "edition"),
+)
+
+EVIDENCE_KINDS = (
+    "targeting_incident",
+    "published_finding",
+    "legal_complaint",
+    "vendor_customer_report",
+    "entity_listing",
+    "export_hub_finding",
+)
+EVIDENCE_STRENGTHS = ("forensically_confirmed", "official_finding", "credible_report", "customer_relation_only")
+COUNTRY_ROLES = ("operator", "operator_unknown", "customer", "export_hub", "no_country")
+VICTIM_ROLE_TYPES = (
+    "journalist",
+    "human_rights_defender",
+    "lawyer",
+    "politician",
+    "academic",
+    "clergy",
+    "staff_or_associate",
+    "family_member",
+    "royal_family",
+    "criminal_suspect",
+    "other",
+    "unknown",
+)
+ATTACK_RESULTS = ("attempted", "successful")
+ENTITY_TYPES = ("company", "investor")
+RELATION_KINDS = ("parent_of", "owner_of", "merged_with", "sales_arm_of", "renamed_to", "affiliate_of")
+DATE_PRECISIONS = ("day", "month", "year")
+ENTITY_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SOURCE_URLS = Field("source_urls", "string", "Source URL(s), '; '-separated.", required=True)
+
+
+def partial_date(name: str, what: str) -> tuple[Field, Field]:
+    """A date known to a day, month or year (``what``, e.g. 'the start of the relation'): first day and precision."""
+    return (
+        Field(name, "date", f"{what.capitalize()}: the first day of the period reported (see {name}_precision)."),
+        Field(f"{name}_precision", "category", f"How precisely {what} is reported.", categories=DATE_PRECISIONS),
+    )
+
+
+EVIDENCE = Table(
+    "evidence",
+    "Dated public evidence of surveillance abuse and of the vendors behind it: one line per piece of "
+    "evidence and country it names (or per vendor, for listings that name no country). Point-in-time use "
+    "takes only lines published strictly before the decision day (exportrisk.evidence.evidence_as_of).",
+    (
+        Field(
+            "evidence_id",
+            "string",
+            "Source-prefixed id of one piece of evidence: 'curated:<finding>' for a curated finding, "
+            "'pegasus-victims:<victim_id>' for a victim entry.",
+            required=True,
+        ),
+        Field("line_no", "Int64", "Line within the evidence (1, 2, ...), in source order.", required=True, min_value=1),
+        *LINEAGE,
+        Field(
+            "kind",
+            "category",
+            "targeting_incident (one victim), published_finding (naming operator states), legal_complaint, "
+            "vendor_customer_report (a vendor's customers: not abuse by itself), entity_listing (a sanction "
+            "or listing of the vendor), export_hub_finding (a state found to be a hub for exports).",
+            required=True,
+            categories=EVIDENCE_KINDS,
+        ),
+        Field("published_date", "date", "Day the evidence became public (see published_date_raw).", required=True),
+        Field(
+            "published_date_raw",
+            "string",
+            "Publication date(s) as given. Several ';'-separated dates pair with the countries in order when "
+            "there are as many; otherwise a single country takes the earliest, several the latest: never a "
+            "date before the line's evidence was public.",
+            required=True,
+        ),
+        Field(
+            "country_role",
+            "category",
+            "The state's part: operator (believed to have used the tool), operator_unknown (explicit marker: "
+            "the operator is not known), customer (a vendor's client), export_hub (a state the vendor exports "
+            "from), no_country (a listing of the vendor that names no state).",
+            required=True,
+            categories=COUNTRY_ROLES,
+        ),
+        Field(
+            "country_code",
+            "string",
+            "ISO 3166 alpha-3 code of the state; null exactly when country_role is operator_unknown or no_country.",
+            pattern=ISO3,
+        ),
+        Field("country_raw", "string", "Country as published (free text in victim databases)."),
+        Field("vendor_name", "string", "Vendor as published or curated."),
+        Field(
+            "vendor_entity_id",
+            "string",
+            "The vendor in entities.parquet, matched by name or alias (exportrisk.entities); null if not there.",
+        ),
+        Field("product", "string", "Product, where known (e.g. Pegasus)."),
+        Field(
+            "strength",
+            "category",
+            "forensically_confirmed (forensic analysis of devices or infrastructure), official_finding (by a "
+            "government or parliamentary body), credible_report (credible reporting or investigation, no "
+            "published forensics), customer_relation_only (a customer of the vendor, no abuse shown).",
+            required=True,
+            categories=EVIDENCE_STRENGTHS,
+        ),
+        Field(
+            "victim_id",
+            "string",
+            "Pseudonymous id of the victim: HMAC-SHA256 of the name with a configured salt "
+            "(exportrisk.pseudonyms). Never the name.",
+            pattern=r"^v-[0-9a-f]{16}$",
+        ),
+        Field(
+            "victim_role_type",
+            "category",
+            "Victim's role at the time, through exportrisk/metadata/victim_roles.csv; unknown where a victim's "
+            "role is not given, null where the evidence has no single victim.",
+            categories=VICTIM_ROLE_TYPES,
+        ),
+        Field(
+            "attack_result_type",
+            "category",
+            "For targeting incidents: attempted, or successful (an infection at least once).",
+            categories=ATTACK_RESULTS,
+        ),
+        Field("publisher", "string", "Who made the evidence public (e.g. Citizen Lab)."),
+        Field("title", "string", "Title of the publication (curated findings)."),
+        Field("note", "string", "Curator's note: scope, caveats, how the facts were read."),
+        Field(
+            "source_urls",
+            "string",
+            "Source URL(s), '; '-separated. Victim entries leave out URLs whose address names a victim.",
+            required=True,
+        ),
+    ),
+    ("evidence_id", "line_no"),
+)
+
+ENTITIES = Table(
+    "entities",
+    "Companies and investors of the curated vendor network, with the aliases they are matched by "
+    "(exportrisk.entities.match_entity).",
+    (
+        Field("entity_id", "string", "Curated id, lower-case words joined by '-'.", required=True, pattern=ENTITY_ID),
+        *LINEAGE,
+        Field("name", "string", "Name, with its legal form where reported.", required=True),
+        Field("aliases", "string", "Other names the entity is reported under, '; '-separated."),
+        Field("entity_type", "category", "company or investor.", required=True, categories=ENTITY_TYPES),
+        Field("country_code", "string", "ISO 3166 alpha-3 code of the country of registration.", pattern=ISO3),
+        *partial_date("founded_date", "the date founded or registered"),
+        Field("description", "string", "What the sources report about the entity."),
+        SOURCE_URLS,
+    ),
+    ("entity_id",),
+)
+
+RELATIONS = Table(
+    "relations",
+    "Relations between entities, read 'subject <relation_kind> object' (Q Cyber parent_of NSO), with the "
+    "period they held where reported.",
+    (
+        Field("subject_entity_id", "string", "Entity the relation starts from.", required=True, pattern=ENTITY_ID),
+        Field(
+            "relation_kind",
+            "category",
+            "parent_of, owner_of (owner or controlling investor), merged_with, sales_arm_of, renamed_to (the "
+            "subject is the former name), affiliate_of (named as linked, nature not reported).",
+            required=True,
+            categories=RELATION_KINDS,
+        ),
+        Field("object_entity_id", "string", "Entity the relation points to.", required=True, pattern=ENTITY_ID),
+        *LINEAGE,
+        *partial_date("start_date", "the start of the relation"),
+        *partial_date("end_date", "the end of the relation"),
+        Field("note", "string", "What the sources report, e.g. the share held."),
+        SOURCE_URLS,
+    ),
+    ("subject_entity_id", "relation_kind", "object_entity_id"),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (LICENCES, REJECTS, INDICATORS, EVIDENCE, ENTITIES, RELATIONS)}
 
 
 def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
