@@ -68,8 +68,10 @@ def main() -> None:
             build_project(root, args.shared, rows)
             figures[rows] = time_clean(root, args.runs)
             f = figures[rows]
-            print(f"clean {rows:>9,} rows: median {f['median_s']:.2f} s over {args.runs} runs {f['runs_s']}, "
-                  f"peak {f['peak_mb']:.0f} MB, {f['lines']:,} licence lines")
+            print(
+                f"clean {rows:>9,} rows: median {f['median_s']:.2f} s over {args.runs} runs {f['runs_s']}, "
+                f"peak {f['peak_mb']:.0f} MB, {f['lines']:,} licence lines"
+            )
     growth = figures[1_000_000]["median_s"] / figures[100_000]["median_s"]
     print(f"time ratio 1M / 100k = {growth:.1f} for 10x the rows (linear = 10; below 10 means fixed costs dominate)")
 

@@ -8,7 +8,7 @@ against its declared schema and writes them atomically, with reconciliation.csv 
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,24 +16,14 @@ import pandas as pd
 from exportrisk import countries, evidence, indicators, licences, registry
 from exportrisk.errors import InputError
 from exportrisk.io import atomic_path, write_parquet
-from exportrisk.rejects import malformed_rejects
 from exportrisk.schema import LICENCES, REJECTS, TABLES, conform, validate
 from exportrisk.sources import Staged, caat_uk, nl_licences, spreadsheet
+from exportrisk.steps import StepResult
 
 LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {
     caat_uk.NAME: caat_uk.stage,
     nl_licences.NAME: nl_licences.stage,
 }
-
-
-@dataclass
-class StepResult:
-    """What one cleaning step produced: tables by name, rejects, rows per raw file, sources skipped."""
-
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    rejects: list[pd.DataFrame] = field(default_factory=list)
-    raw_rows: dict[str, int] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,16 +46,11 @@ def clean_staged(
     names: countries.CountryMapping | None = None,
 ) -> list[pd.DataFrame]:
     """Finalise each raw file of a licence source into licence lines, collecting rejects and row counts."""
-    lines = []
-    for part in staged:
-        file = part.source_file
-        out.raw_rows[file] = len(part.raw) + len(part.malformed)
-        ok, bad = licences.finalise(part.rows, part.raw, source, part.columns, today, names)
-        lines.append(ok)
-        out.rejects.append(bad)
-        if len(part.malformed):
-            out.rejects.append(malformed_rejects(part.malformed, source, file, "licences"))
-    return lines
+    finalise = licences.finalise
+    return [
+        out.record(part, source, "licences", *finalise(part.rows, part.raw, source, part.columns, today, names))
+        for part in staged
+    ]
 
 
 def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from exportrisk import countries, pseudonyms
 from exportrisk.entities import match_entities
 from exportrisk.parse import from_parts, parse_dates, per_unique
-from exportrisk.rejects import malformed_rejects, mark, quote, rejects_from
+from exportrisk.rejects import check_required, mark, quote, rejects_from
 from exportrisk.schema import (
     ATTACK_RESULTS,
     ENTITIES,
@@ -34,21 +33,13 @@ from exportrisk.schema import (
     conform,
 )
 from exportrisk.sources import Staged, curated, pegasus_victims
-
-if TYPE_CHECKING:
-    from exportrisk.clean import StepResult
+from exportrisk.steps import StepResult
 
 # Country roles a source states; operator_unknown is derived (an operator cell that is empty or names
 # no single country), so that an unknown operator is explicit, never a silently missing code.
 STATED_ROLES = ("operator", "customer", "export_hub", "no_country")
 NEEDS_COUNTRY = ("customer", "export_hub")
 PARTIAL_DATE = r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$"
-
-
-def check_required(staged: pd.DataFrame, labels: dict[str, str], columns: dict[str, str]) -> None:
-    """Reject rows missing a required value; ``columns`` names the raw column behind each canonical one."""
-    for col, label in labels.items():
-        mark(staged, staged[col].isna(), "missing_value", columns.get(col, col), f"no {label}")
 
 
 def check_categories(staged: pd.DataFrame, allowed: dict[str, tuple[str, ...]], columns: dict[str, str]) -> None:
@@ -276,26 +267,12 @@ def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFram
     return conform(staged[~rejected], RELATIONS), rejects_from(staged[rejected], part.raw, "relations")
 
 
-def record(
-    out: StepResult, part: Staged, source: str, table: str, result: tuple[pd.DataFrame, pd.DataFrame]
-) -> pd.DataFrame:
-    """Count a raw file's rows and collect its rejects (malformed rows too); return its canonical rows."""
-    kept, rejected = result
-    out.raw_rows[part.source_file] = len(part.raw) + len(part.malformed)
-    out.rejects.append(rejected)
-    if len(part.malformed):
-        out.rejects.append(malformed_rejects(part.malformed, source, part.source_file, table))
-    return kept
-
-
 def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     """The cleaning step for entities, relations and evidence: the curated files, then the victim database.
 
     A missing curated file or victim folder is skipped (and reported), not an error: the tables are
     then written with what there is.
     """
-    from exportrisk.clean import StepResult  # clean lists this step, so it cannot be imported at the top
-
     out = StepResult()
     folder, names = raw_dir / curated.NAME, countries.source_mapping(curated.NAME)
     staged = {f: curated.stage(folder, f) for f in curated.COLUMNS if (folder / f).is_file()}
@@ -303,18 +280,18 @@ def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     entities, relations, evidence = ENTITIES.empty(), RELATIONS.empty(), [EVIDENCE.empty()]
     if curated.ENTITIES in staged:
         part = staged[curated.ENTITIES]
-        entities = record(out, part, curated.NAME, "entities", finalise_entities(part, names))
+        entities = out.record(part, curated.NAME, "entities", *finalise_entities(part, names))
     if curated.RELATIONS in staged:
         part = staged[curated.RELATIONS]
-        relations = record(out, part, curated.NAME, "relations", finalise_relations(part, entities["entity_id"]))
+        relations = out.record(part, curated.NAME, "relations", *finalise_relations(part, entities["entity_id"]))
     if curated.EVIDENCE in staged:
         part = staged[curated.EVIDENCE]
-        evidence.append(record(out, part, curated.NAME, "evidence", finalise_evidence(part, names, entities, today)))
+        evidence.append(out.record(part, curated.NAME, "evidence", *finalise_evidence(part, names, entities, today)))
     victims = raw_dir / pegasus_victims.NAME
     if victims.is_dir():
         part, victim_names = pegasus_victims.stage(victims, pseudonyms.salt())
         lines, rejected = finalise_evidence(part, countries.source_mapping(pegasus_victims.NAME), entities, today)
-        evidence.append(record(out, part, pegasus_victims.NAME, "evidence", (lines, rejected)))
+        evidence.append(out.record(part, pegasus_victims.NAME, "evidence", lines, rejected))
         for frame in (lines, *out.rejects):
             pseudonyms.check_no_names(frame, victim_names, part.source_file)
     else:

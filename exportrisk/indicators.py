@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
@@ -33,9 +32,7 @@ from exportrisk.rejects import malformed_rejects, mark, quote
 from exportrisk.schema import INDICATORS, REJECTS, conform
 from exportrisk.sources import freedomhouse, require_columns, source_file
 from exportrisk.sources.spreadsheet import XLSX_SUFFIXES, read_xlsx
-
-if TYPE_CHECKING:
-    from exportrisk.clean import StepResult
+from exportrisk.steps import StepResult
 
 SPEC_DIR = METADATA_DIR / "indicators"
 RELEASES = SPEC_DIR / "releases.csv"
@@ -379,8 +376,6 @@ def build_source(
 
 def build(raw_dir: Path, specs: dict[str, IndicatorSpec], releases: pd.DataFrame) -> StepResult:
     """All indicator sources found under ``raw_dir``; sources without a folder are skipped."""
-    from exportrisk.clean import StepResult  # clean imports this module for its STEPS
-
     codes = [c for spec in specs.values() for c in spec.indicators]
     if len(set(codes)) < len(codes):
         raise InputError(SPEC_DIR, f"indicator {next(c for c in codes if codes.count(c) > 1)!r} is declared twice")

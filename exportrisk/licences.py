@@ -11,7 +11,7 @@ import pandas as pd
 
 from exportrisk import controlcodes, countries
 from exportrisk.parse import per_unique
-from exportrisk.rejects import mark, quote, rejects_from
+from exportrisk.rejects import check_required, mark, quote, rejects_from
 from exportrisk.schema import LICENCES, conform
 
 REQUIRED = {"licence_id": "licence id", "decision_date": "decision date", "destination_raw": "destination"}
@@ -23,12 +23,7 @@ def check_values(staged: pd.DataFrame, columns: dict[str, str], today: pd.Timest
 
     ``columns`` names the raw column behind each canonical one, so messages point at the raw file.
     """
-    for col, label in REQUIRED.items():
-        values = staged[col]
-        empty = values.isna()
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            empty |= values.astype("string").str.strip() == ""
-        mark(staged, empty, "missing_value", columns.get(col, col), f"no {label}")
+    check_required(staged, REQUIRED, columns)
     dates = staged["decision_date"]
     mark(
         staged,

@@ -37,6 +37,16 @@ def mark(
     staged.loc[todo, "reject_message"] = message(staged.index[todo]) if callable(message) else message
 
 
+def check_required(staged: pd.DataFrame, labels: dict[str, str], columns: dict[str, str]) -> None:
+    """Reject rows missing a required value (null or blank); ``columns`` names the raw column behind each."""
+    for col, label in labels.items():
+        values = staged[col]
+        empty = values.isna()
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            empty |= values.astype("string").str.strip() == ""
+        mark(staged, empty, "missing_value", columns.get(col, col), f"no {label}")
+
+
 def quote(values: pd.Series) -> pd.Series:
     return "'" + values.astype("string").fillna("") + "'"
 
