@@ -23,7 +23,7 @@ COUNTRY_DIR = METADATA_DIR / "countries"
 # Codes ISO leaves to users that sources need: Kosovo (as the EU and World Bank use it).
 USER_ASSIGNED = {"XKX": "Kosovo"}
 LIST_SEPARATORS = re.compile(r"\s*(?:,|;|/|\+|&|\ben\b|\band\b)\s*")
-VIA = re.compile(r"\s+via\s+")
+VIA = re.compile(r"\s*,?\s+via\s+")
 
 
 def normalise(name: str) -> str:

@@ -113,5 +113,7 @@ def finalise(
     mark(staged, dupes, "duplicate_row", None, "repeats an earlier row of the same licence exactly")
     lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw"), names))
     lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1
+    # The index is still the raw row's: lines exploded from one row share its published value.
+    lines["value_shared_by"] = lines.index.value_counts().reindex(lines.index).to_numpy()
     rejected = staged[staged["reject_reason"].notna()]
     return conform(lines, LICENCES), rejects_from(rejected, raw, "licences")

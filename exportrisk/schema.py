@@ -183,6 +183,14 @@ LICENCES = Table(
             min_value=0,
         ),
         Field("value", "Float64", "Licensed value in currency_code, where published.", min_value=0),
+        Field(
+            "value_shared_by",
+            "Int64",
+            "How many lines repeat this raw row's value (a licence value published once for several destinations "
+            "or codes): sum value / value_shared_by to total values without double counting.",
+            required=True,
+            min_value=1,
+        ),
         Field("currency_code", "string", "ISO 4217 currency of value.", pattern=r"^[A-Z]{3}$"),
         Field("exporter_name", "string", "Exporter as published, where the source names it."),
         Field("end_user_name", "string", "End-user as published, where the source names it."),

@@ -53,6 +53,7 @@ def test_first_licence_matches_the_raw_row(lines, shared_datasets):
     assert row["destination_country_code"] == "ITA"
     assert row["control_code"] == first["rating"] == "ML10"
     assert row["value"] == float(first["value"])
+    assert row["value_shared_by"] == 1  # UK values are published per licence line
     assert (row["outcome"], row["currency_code"], row["licensing_country_code"]) == ("issued", "GBP", "GBR")
     # destinations.csv lists onward destinations of licence group 1
     assert {"CHL", "IND", "MYS", "PAK"} <= set(row["onward_country_codes"].split(";"))

@@ -104,6 +104,9 @@ def test_lists_explode_to_one_line_per_country(result: CleanResult) -> None:
     found = lines(result, MIL, 4300)  # 'SPANJE, CH, BE'
     assert found["destination_country_code"].tolist() == ["ESP", "CHE", "BEL"]
     assert found["line_no"].tolist() == [1, 2, 3]
+    # the licence's one published value is repeated on its three lines, and says so
+    assert found["value_shared_by"].tolist() == [3, 3, 3]
+    assert (found["value"] / found["value_shared_by"]).sum() == pytest.approx(found["value"].iloc[0])
 
 
 def test_non_countries_are_explicit(result: CleanResult) -> None:
