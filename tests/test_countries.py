@@ -50,7 +50,9 @@ def test_split_destination_handles_via_and_lists():
     mapping = {**iso_names(), **parse_mapping([{"name": "VAE", "country_code": "ARE"}], "m.csv")}
     dest, transit = split_destination("Pakistan via VAE", mapping)
     assert ([d.country_code for d in dest], transit.country_code) == (["PAK"], "ARE")
-    dest, transit = split_destination("Irak, via Sharjah", {**mapping, "irak": mapping["iraq"], "sharjah": mapping["are"]})
+    dest, transit = split_destination(
+        "Irak, via Sharjah", {**mapping, "irak": mapping["iraq"], "sharjah": mapping["are"]}
+    )
     assert ([d.country_code for d in dest], transit.country_code) == (["IRQ"], "ARE")
     dest, transit = split_destination("Spain, France en Italy", mapping)
     assert [d.country_code for d in dest] == ["ESP", "FRA", "ITA"] and transit is None
