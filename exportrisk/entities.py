@@ -55,9 +55,14 @@ def _words(name: str) -> tuple[str, str | None]:
     return text[: found.start()].strip(), found.lastgroup
 
 
+def name_words(name: str) -> str:
+    """Folded words of a name in their order, legal form removed: 'N.S.O. Group Ltd' -> 'nso group'."""
+    return _words(name)[0]
+
+
 def normalise_entity_name(name: str) -> str:
     """Comparable form of a company name: folded words, legal form removed, sorted (word order ignored)."""
-    return " ".join(sorted(_words(name)[0].split()))
+    return " ".join(sorted(name_words(name).split()))
 
 
 def legal_form(name: str) -> str | None:
@@ -66,7 +71,7 @@ def legal_form(name: str) -> str | None:
 
 
 def entity_names(entities: pd.DataFrame) -> pd.DataFrame:
-    """Every name and alias ('; '-separated) of each entity as (entity_id, key, form), for matching."""
+    """Every name and alias ('; '-separated) of each entity as (entity_id, name, key, form), for matching."""
     names = pd.concat(
         [
             entities[["entity_id", "name"]],
@@ -82,6 +87,7 @@ def entity_names(entities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "entity_id": names["entity_id"].astype("string"),
+            "name": names["name"],
             "key": per_unique(names["name"], normalise_entity_name),
             "form": per_unique(names["name"], legal_form),
         }
