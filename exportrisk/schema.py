@@ -26,10 +26,11 @@ class Field:
     categories: tuple[str, ...] = ()
     pattern: str | None = None
     min_value: float | None = None
+    ordered: bool = False  # categories listed in rising order (risk bands)
 
     def pandas_dtype(self) -> object:
         if self.dtype == "category":
-            return pd.CategoricalDtype(list(self.categories))
+            return pd.CategoricalDtype(list(self.categories), ordered=self.ordered)
         if self.dtype == "date":
             return "datetime64[ms]"
         if self.dtype == "string":
@@ -482,7 +483,213 @@ RELATIONS = Table(
     ("subject_entity_id", "relation_kind", "object_entity_id"),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (LICENCES, REJECTS, INDICATORS, EVIDENCE, ENTITIES, RELATIONS)}
+BANDS = ("Low", "Moderate", "High", "Very high", "Critical")
+INDETERMINATE = "indeterminate (data gap)"
+
+
+def score_fields(level: str) -> tuple[Field, ...]:
+    """The columns a score has at either level (``level``: 'line' or 'licence'): its band, components, bounds."""
+    of = "the line" if level == "line" else "the licence's highest line"
+    highest = "" if level == "line" else ": the highest over the licence's lines"
+    return (
+        Field(
+            "band",
+            "category",
+            f"Band of the score, or '{INDETERMINATE}' where score_best and score_worst fall in different bands "
+            "(it sorts below Low: it claims no band).",
+            required=True,
+            categories=(INDETERMINATE, *BANDS),
+            ordered=True,
+        ),
+        Field("score_band", "category", "Band of the score itself.", required=True, categories=BANDS, ordered=True),
+        Field(
+            "as_of_date",
+            "date",
+            "Date scored: the decision date. Only evidence and indicator editions published strictly before "
+            "it are used.",
+            required=True,
+        ),
+        Field("destination_country_code", "string", f"Destination of {of} (null if not one country).", pattern=ISO3),
+        Field("control_code", "string", f"Control code of {of}."),
+        Field(
+            "d_score",
+            "Float64",
+            f"D, destination record (0-100) of {of}; null without indicators, 0 where not a country.",
+            min_value=0,
+        ),
+        Field(
+            "e_score",
+            "Float64",
+            f"E, documented abuse (0-100) of {of}; null without one country, 0 where not a country.",
+            min_value=0,
+        ),
+        Field("u_score", "Float64", f"U, end-user (0-100) of {of}.", required=True, min_value=0),
+        Field("i_score", "Float64", f"I, nature of the goods (tier 0-100) of {of}.", required=True, min_value=0),
+        Field("x_score", "Float64", f"X, transaction and exporter points of {of}.", required=True, min_value=0),
+        Field(
+            "coverage",
+            "Float64",
+            f"Share of the inputs present for {of}: each D measure, E (a country), U (a known end-user type), "
+            "I (classified goods).",
+            required=True,
+            min_value=0,
+        ),
+        Field(
+            "score_best",
+            "Float64",
+            f"Score with the missing inputs at their best (lowest-risk) values{highest}.",
+            required=True,
+            min_value=0,
+        ),
+        Field(
+            "score_worst",
+            "Float64",
+            f"Score with the missing inputs at their worst values{highest}.",
+            required=True,
+            min_value=0,
+        ),
+        Field("floors", "string", f"';'-separated floors that lifted the score of {of} (null if none)."),
+        Field("flags", "string", f"';'-separated red flags and data notes of {of} (null if none)."),
+        Field("evidence_ids", "string", f"';'-separated ids of the evidence {of} used (E and the exporter network)."),
+        Field(
+            "hindsight_score",
+            "Float64",
+            "HINDSIGHT, not ex ante: the score with all evidence, including evidence published after the decision.",
+            required=True,
+            min_value=0,
+        ),
+        Field("hindsight_band", "category", "Band of hindsight_score.", required=True, categories=BANDS, ordered=True),
+        Field(
+            "reassessment_date",
+            "date",
+            "Issued licences: first date after the decision on which the ex-ante score reached the reassessment "
+            "band (High by default) while in force; null if never or if it was there at the decision.",
+        ),
+        Field("method_version", "string", "method_version of the scoring configuration used.", required=True),
+    )
+
+
+SCORE_LINES = Table(
+    "score_lines",
+    "Risk score of every licence line (one destination and one control code), with its components, "
+    "floors, flags and evidence (exportrisk.scoring; the method: docs/methodology.md).",
+    (
+        Field("licence_id", "string", "Licence, as in licences.", required=True),
+        Field("line_no", "Int64", "Line, as in licences.", required=True, min_value=1),
+        Field("score", "Float64", "Ex-ante risk score 0-100 (one decimal).", required=True, min_value=0),
+        *score_fields("line"),
+        Field("context_score", "Float64", "Weighted mean of D, E and U present.", required=True, min_value=0),
+        Field("goods_factor", "Float64", "Share of the context risk the goods keep.", required=True, min_value=0),
+        Field(
+            "goods_rule",
+            "string",
+            "What set I: 'code ML1', 'surveillance_type interception', 'goods_category dual_use', "
+            "'keyword <label>' or 'unclassified <goods_category>'.",
+            required=True,
+        ),
+        Field("d_inputs", "string", "Indicator values D used, as 'indicator year=value'; '*' marks a stale one."),
+        Field("network_path", "string", "Path linking the exporter to documented misuse (exporter network)."),
+    ),
+    ("licence_id", "line_no"),
+)
+
+SCORES = Table(
+    "scores",
+    "Risk score of every licence: its highest line (score_lines), so that a licence with several "
+    "destinations or codes is as risky as its riskiest part.",
+    (
+        Field("licence_id", "string", "Licence, as in licences.", required=True),
+        Field("score", "Float64", "Ex-ante risk score 0-100: the highest line's.", required=True, min_value=0),
+        *score_fields("licence"),
+        Field("top_line_no", "Int64", "The line that gives the score (ties: the first).", required=True, min_value=1),
+        Field("n_lines", "Int64", "Number of lines of the licence.", required=True, min_value=1),
+        Field("licensing_country_code", "string", "As in licences.", required=True, pattern=ISO3),
+        Field("outcome", "category", "As in licences.", required=True, categories=OUTCOMES),
+    ),
+    ("licence_id",),
+)
+
+SENSITIVITY = Table(
+    "sensitivity",
+    "How far each licence's band depends on the scoring weights: its score recombined under seeded "
+    "perturbations of every weight (exportrisk.sensitivity; the method: docs/methodology.md).",
+    (
+        Field("licence_id", "string", "Licence, as in scores.", required=True),
+        Field("score", "Float64", "Ex-ante score with the configuration's weights.", required=True, min_value=0),
+        Field("score_band", "category", "Band of score.", required=True, categories=BANDS, ordered=True),
+        Field(
+            "band_kept_share",
+            "Float64",
+            "Share of the draws in which the licence's score stays in score_band (1: its band does not depend "
+            "on the weights).",
+            required=True,
+            min_value=0,
+        ),
+        Field("score_min", "Float64", "Lowest score over the draws.", required=True, min_value=0),
+        Field("score_max", "Float64", "Highest score over the draws.", required=True, min_value=0),
+        Field("lowest_band", "category", "Band of score_min.", required=True, categories=BANDS, ordered=True),
+        Field("highest_band", "category", "Band of score_max.", required=True, categories=BANDS, ordered=True),
+    ),
+    ("licence_id",),
+)
+
+SENSITIVITY_SUMMARY = Table(
+    "sensitivity_summary",
+    "Headline figures of the weight sensitivity analysis (data/processed/sensitivity_summary.csv): the "
+    "parameters, the share of licences whose band depends on the weights, and the Kendall tau-b between the "
+    "destination-country ranking with the configuration's weights and with each draw's.",
+    (
+        Field(
+            "statistic",
+            "string",
+            "draws, seed, spread; licences, share_band_depends_on_weights (band_kept_share below 1), "
+            "share_band_kept_in_under_half, mean_band_kept_share (per scope); "
+            "countries_ranked, kendall_tau_median, kendall_tau_p05, kendall_tau_min.",
+            required=True,
+        ),
+        Field("scope", "string", "'all', or the baseline band the licence figures are restricted to.", required=True),
+        Field("value", "Float64", "The figure (null where a band has no licences)."),
+    ),
+    ("statistic", "scope"),
+)
+
+CHECKS = Table(
+    "checks",
+    "Checks of the ex-ante score against the world (exportrisk.checks, data/processed/checks.csv; the "
+    "figures and their reading: docs/methodology.md).",
+    (
+        Field(
+            "check",
+            "string",
+            "criterion2_auc (UK refusals under Criterion 2 against issued UK licences), named_operator_high "
+            "(surveillance lines to states named as spyware operators, before and after the naming) or "
+            "interception_not_free_value (UK telecommunications interception licences to Freedom House Not "
+            "Free destinations).",
+            required=True,
+        ),
+        Field("scope", "string", "Goods category, destination country or decision year, or 'all'.", required=True),
+        Field("statistic", "string", "What value measures, e.g. auc, share_high_after, value_gbp.", required=True),
+        Field("value", "Float64", "The figure (null where it cannot be measured, e.g. an AUC without refusals)."),
+    ),
+    ("check", "scope", "statistic"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        LICENCES,
+        REJECTS,
+        INDICATORS,
+        EVIDENCE,
+        ENTITIES,
+        RELATIONS,
+        SCORES,
+        SCORE_LINES,
+        SENSITIVITY,
+        SENSITIVITY_SUMMARY,
+        CHECKS,
+    )
+}
 
 
 def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -505,12 +712,12 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
 def to_category(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
     """Text to a declared categorical through Arrow's dictionary encoding (5x faster than astype)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return col.cat.set_categories(dtype.categories)
+        return col.cat.set_categories(dtype.categories, ordered=dtype.ordered)
     text = pa.array(col, from_pandas=True, type=pa.string())
     encoded = pc.dictionary_encode(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     found = pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))
-    return pd.Series(found.set_categories(dtype.categories), index=col.index)
+    return pd.Series(found.set_categories(dtype.categories, ordered=dtype.ordered), index=col.index)
 
 
 def pandera_schema(table: Table) -> pandera.DataFrameSchema:
@@ -551,7 +758,8 @@ def data_dictionary() -> str:
         lines += [f"## `{t.name}`", "", t.description, "", f"Primary key: {', '.join(t.primary_key)}.", ""]
         lines += ["| column | type | required | meaning |", "|---|---|---|---|"]
         for f in t.fields:
-            meaning = f.description + (f" One of: {', '.join(f.categories)}." if f.categories else "")
+            order = ", in rising order" if f.ordered else ""
+            meaning = f.description + (f" One of{order}: {', '.join(f.categories)}." if f.categories else "")
             lines.append(f"| `{f.name}` | {f.dtype} | {'yes' if f.required else ''} | {meaning} |")
         lines.append("")
     return "\n".join(lines)

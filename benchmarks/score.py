@@ -1,0 +1,119 @@
+"""Benchmark `exportrisk score` on 1,000,000 licence lines resampled from the real cleaned licences.
+
+Builds a project from the shared datasets and the committed curated folder (fetch, clean), resamples whole
+licences with replacement until there are 1,000,000 lines (fresh licence ids), then, in a fresh process per
+run, times scoring every line with all its columns (score_lines) and the licence summary (summarise), and
+separately validating and writing both tables. Prints the median of the runs and the peak memory (max RSS
+of the run's process, loading included).
+
+Scoring works once per distinct combination of date-free components, destination and date, so resampled
+rows repeat work the real rows already had. A second, stress case spreads the decision dates uniformly over
+the data's years, so that almost every line has a (destination, date) pair of its own.
+Usage: python benchmarks/score.py [--runs 3] [--lines 1000000] [--shared ../shared/datasets]
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from exportrisk.clean import clean
+from exportrisk.fetch import fetch_all
+from exportrisk.io import read_table, write_parquet
+from exportrisk.schema import LICENCES
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_ONE = """
+import json, resource, sys, time
+from pathlib import Path
+from exportrisk import scoring
+from exportrisk.io import write_parquet
+from exportrisk.schema import SCORE_LINES, SCORES, validate
+root = Path(sys.argv[1])
+cfg = scoring.load_config()
+t = scoring.read_processed(root)
+links = scoring.network_links(t["licences"], t["entities"], t["relations"], t["evidence"])
+start = time.perf_counter()
+lines = scoring.score_lines(t["licences"], t["indicators"], t["evidence"], links, cfg)
+scores = scoring.summarise(lines, t["licences"], cfg)
+scored = time.perf_counter()
+validate(lines, SCORE_LINES)
+validate(scores, SCORES)
+write_parquet(scores, root / "scores.parquet")
+write_parquet(lines, root / "score_lines.parquet")
+written = time.perf_counter()
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+reassessed = int(lines["reassessment_date"].notna().sum())
+print(json.dumps({"score_s": scored - start, "write_s": written - scored, "peak_mb": peak_mb,
+                  "lines": len(lines), "licences": len(scores), "reassessed": reassessed}))
+"""
+
+
+def build_project(root: Path, shared: Path, lines: int, seed: int = 0) -> Path:
+    """Processed tables of the real data, with licences resampled (whole licences) to ``lines`` lines."""
+    raw = root / "data" / "raw"
+    fetch_all(raw, shared, None)
+    shutil.copytree(REPO / "data" / "raw" / "curated", raw / "curated")
+    processed = root / "data" / "processed"
+    clean(raw, processed)
+    real = read_table(processed / "licences.parquet", LICENCES)
+    codes, _ = pd.factorize(real["licence_id"])
+    by_licence = np.argsort(codes, kind="stable")  # rows of licence k: by_licence[starts[k]:starts[k] + sizes[k]]
+    sizes = np.bincount(codes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    draws = np.random.default_rng(seed).integers(0, len(sizes), int(lines / sizes.mean() * 1.2))
+    picked = np.concatenate([np.arange(s, s + n) for s, n in zip(starts[draws], sizes[draws], strict=True)])
+    sample = real.iloc[by_licence[picked[:lines]]].reset_index(drop=True)
+    draw_no = np.repeat(np.arange(len(draws)), sizes[draws])[:lines]
+    sample["licence_id"] = sample["licence_id"] + "#" + pd.Series(draw_no).astype(str).to_numpy()
+    write_parquet(sample, processed / "licences.parquet")
+    return processed
+
+
+def spread_dates(processed: Path, seed: int = 1) -> None:
+    """The stress case: each line's decision date drawn uniformly between the first and last real ones."""
+    licences = read_table(processed / "licences.parquet", LICENCES)
+    first, last = licences["decision_date"].min(), licences["decision_date"].max()
+    days = np.random.default_rng(seed).integers(0, (last - first).days + 1, len(licences))
+    licences["decision_date"] = (first + pd.to_timedelta(days, unit="D")).astype("datetime64[ms]")
+    write_parquet(licences, processed / "licences.parquet")
+
+
+def time_score(processed: Path, runs: int) -> str:
+    results = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", RUN_ONE, str(processed)], capture_output=True, text=True, check=True
+        )
+        results.append(json.loads(out.stdout))
+    first = results[0]
+    return (
+        f"{first['lines']:,} lines ({first['licences']:,} licences, {first['reassessed']:,} lines with a "
+        f"reassessment date): median {statistics.median(r['score_s'] for r in results):.2f} s over {runs} runs "
+        f"{[round(r['score_s'], 2) for r in results]}; validate + write both tables: median "
+        f"{statistics.median(r['write_s'] for r in results):.2f} s; peak {max(r['peak_mb'] for r in results):.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "datasets")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        processed = build_project(Path(tmp), args.shared, args.lines)
+        print(f"score, resampled real rows: {time_score(processed, args.runs)}")
+        spread_dates(processed)
+        print(f"score, stress case (decision dates spread): {time_score(processed, args.runs)}")
+
+
+if __name__ == "__main__":
+    main()
