@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from exportrisk import network
 from exportrisk.config import METADATA_DIR
 from exportrisk.controlcodes import Rule, classify_code
 from exportrisk.errors import InputError
@@ -559,11 +560,21 @@ def network_links(
 ) -> pd.DataFrame:
     """Licence lines whose exporter, or an affiliate, is linked to documented misuse public before the decision.
 
-    The seam for the exporter network (exportrisk.network, another task): until it is wired in here, no line
-    is linked and X has no network part. Columns: licence_id, line_no, evidence_ids (';'-separated), path
-    (the chain of entities, readable); several rows for one line are merged.
+    Exporters are matched to the curated entities (exportrisk.network.match_parties) and followed through the
+    relations in force on the decision day (exportrisk.network.exporter_links). Columns: licence_id, line_no,
+    evidence_ids (';'-separated), path (the chain of entities, readable).
     """
-    return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line_no" else "string") for c in NETWORK_COLUMNS})
+    empty = pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line_no" else "string") for c in NETWORK_COLUMNS})
+    parties = network.match_parties(licences, entities)
+    parties = parties[(parties["party_role"] == "exporter") & parties["entity_id"].notna()]
+    if parties.empty:
+        return empty
+    key = ["licence_id", "line_no"]
+    parties = parties[[*key, "entity_id"]].merge(licences[[*key, "decision_date"]], on=key)
+    found = network.exporter_links(parties, network.misuse_links(entities, relations, evidence))
+    found = found.astype({"evidence_ids": "string", "path": "string"})
+    found["evidence_ids"] = found["evidence_ids"].str.replace("; ", ";", regex=False)
+    return pd.concat([empty, found[NETWORK_COLUMNS]], ignore_index=True)
 
 
 def linked_lines(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:

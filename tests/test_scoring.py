@@ -549,6 +549,15 @@ def test_the_curated_cyprus_licence_of_december_2021(real):
     assert line["as_of_date"] == pd.Timestamp("2021-12-01") and "pts_h 2019=4" in line["d_inputs"]
 
 
+def test_the_curated_circles_bulgaria_licence_is_linked_through_nso(real):
+    line = real.table("score_lines").set_index("licence_id").loc["curated:bg-circles-2021"]
+    # Circles merged with NSO in 2014; NSO's Pegasus findings were public before the licence (2021-07-23)
+    assert "exporter_linked" in line["flags"].split(";")
+    assert line["network_path"].startswith("Circles Bulgaria -[merged_with 2014]-> NSO Group Technologies")
+    assert "curated:citizenlab-2016-million-dollar-dissident" in line["evidence_ids"].split(";")
+    assert "curated:us-entity-list-2021" not in line["evidence_ids"].split(";")  # listed 2021-11-03, after the licence
+
+
 def test_every_licence_has_one_score_the_highest_of_its_lines(real):
     scores, lines = real.table("scores"), real.table("score_lines")
     assert scores["licence_id"].is_unique and set(scores["licence_id"]) == set(lines["licence_id"])
