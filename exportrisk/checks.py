@@ -1,0 +1,185 @@
+"""Checks of the ex-ante score against the world: refusals, named spyware operators, published export figures.
+
+The weights were set from their reasons (docs/methodology.md), not fitted: these checks measure the method
+on outcomes it never saw, and nothing here feeds back into it. Each check is a pure function of the cleaned
+tables and returns rows of the ``checks`` table (check, scope, statistic, value); ``run`` reads, scores and
+writes at the edge.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from exportrisk import scoring
+from exportrisk.indicators import SPEC_DIR, indicators_as_of_many, load_spec
+from exportrisk.io import atomic_path
+from exportrisk.parse import per_unique
+from exportrisk.schema import CHECKS, conform, validate
+
+UK, NL = "GBR", "NLD"
+REPRESSION_CRITERION = "2"  # EU Common Position Criterion 2: internal repression
+CATEGORIES = ("military", "dual_use")
+# CAAT publishes control entries at entry level: 5A001 / 5D001 (telecom_unspecified) may hold interception
+# (5A001.f) and IP network surveillance (5A001.j), which a more detailed source would give as such
+INTERCEPTION_TYPES = ("telecom_unspecified", "interception", "ip_network_surveillance")
+DAY = pd.Timedelta(days=1)
+Row = tuple[str, str, str, float]  # check, scope, statistic, value
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC by ranks (Mann-Whitney U / n1 n0): the chance that a positive outscores a negative, ties half.
+
+    NaN without positives or negatives.
+    """
+    positive = np.asarray(positive, dtype=bool)
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    if not n1 or not n0:
+        return float("nan")
+    ranks = pd.Series(np.asarray(scores, dtype=float)).rank(method="average").to_numpy()
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def share(flags: np.ndarray | pd.Series) -> float:
+    """The share of true flags, NaN for none at all (no lines is not a share of 0)."""
+    return float(np.mean(flags)) if len(flags) else float("nan")
+
+
+def check_rows(check: str, scope: str, **values: float) -> list[Row]:
+    """One row of the checks table per statistic given."""
+    return [(check, scope, statistic, float(v)) for statistic, v in values.items()]
+
+
+def ex_ante(lines: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> pd.DataFrame:
+    """score_lines of ``lines`` against the processed tables, the exporter network linked as of their dates."""
+    links = scoring.network_links(lines, tables["entities"], tables["relations"], tables["evidence"])
+    return scoring.score_lines(lines, tables["indicators"], tables["evidence"], links, cfg)
+
+
+def criterion2_auc(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
+    """UK licences refused under Criterion 2 against issued UK licences: ROC AUC of the ex-ante score.
+
+    Per licence (its score is its highest line's), overall and within the goods category of the line that
+    gives the score. Refusals on other criteria only are left out: they say nothing about repression. Beside
+    the AUC, the share of each side the score puts at High or above, where a screen would flag it.
+    """
+    top = licences[["licence_id", "line_no", "goods_category", "refusal_criteria"]].rename(
+        columns={"line_no": "top_line_no"}
+    )
+    uk = scores[scores["licensing_country_code"].eq(UK)].merge(top, on=["licence_id", "top_line_no"])
+    criteria = per_unique(uk["refusal_criteria"].fillna(""), lambda c: REPRESSION_CRITERION in c.split(";"))
+    refused = uk["outcome"].eq("refused").to_numpy() & criteria.to_numpy(dtype=bool)
+    compared = refused | uk["outcome"].eq("issued").to_numpy()
+    category, score = uk["goods_category"].to_numpy(), uk["score"].to_numpy(dtype=float)
+    high = (uk["score_band"] >= "High").to_numpy()
+    scopes = {"all": compared, **{c: compared & (category == c) for c in CATEGORIES}}
+    out = []
+    for scope, keep in scopes.items():
+        issued = keep & ~refused
+        out += check_rows(
+            "criterion2_auc",
+            scope,
+            auc=roc_auc(score[keep], refused[keep]),
+            refused=refused[keep].sum(),
+            issued=issued.sum(),
+            share_high_refused=share(high[keep & refused]),
+            share_high_issued=share(high[issued]),
+        )
+    return out
+
+
+def named_operator_high(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> list[Row]:
+    """Official UK and Dutch surveillance lines to states named as spyware operators: High or above, when?
+
+    A state is named from the first publication of evidence naming it as an operator; evidence counts from
+    the day after. Lines decided up to the naming are scored as decided (before); lines decided after it as
+    decided, together with the earlier lines as if decided on the first day the naming could be known (after).
+    """
+    evidence, licences = tables["evidence"], tables["licences"]
+    operators = evidence[evidence["country_role"].eq("operator") & evidence["country_code"].notna()]
+    named = operators.groupby(operators["country_code"].astype("string"))["published_date"].min()
+    lines = licences[
+        licences["licensing_country_code"].isin([UK, NL])
+        & licences["confidence"].eq("official")
+        & licences["surveillance_type"].notna()
+        & licences["destination_country_code"].isin(named.index)
+    ].reset_index(drop=True)
+    naming = pd.Series(lines["destination_country_code"].map(named).to_numpy(), dtype="datetime64[ms]")
+    before = (lines["decision_date"].dt.normalize() <= naming).to_numpy()
+    after = pd.concat([lines[~before], lines[before].assign(decision_date=naming[before] + DAY)])
+    high = cfg.bound("High")
+    scored = {
+        "before": ex_ante(lines[before], tables, cfg),
+        "after": ex_ante(after.reset_index(drop=True), tables, cfg),
+    }
+    out = []
+    for scope in ("all", *sorted(lines["destination_country_code"].unique())):
+        counts = {}
+        for when, s in scored.items():
+            mine = s if scope == "all" else s[s["destination_country_code"].eq(scope)]
+            counts[f"lines_{when}"] = len(mine)
+            counts[f"share_high_{when}"] = share(mine["score"] >= high)
+        out += check_rows("named_operator_high", scope, **counts)
+    return out
+
+
+def interception_not_free_value(
+    licences: pd.DataFrame, indicators: pd.DataFrame, cfg: scoring.ScoringConfig
+) -> list[Row]:
+    """Issued UK telecommunications interception licences to Freedom House Not Free destinations, GBP by year.
+
+    Freedom House status as public before the decision (carried forward as far as D's indicators are); values
+    counted once per raw row (value / value_shared_by). Also the total to all destinations, for the share.
+    """
+    uk = licences[
+        licences["licensing_country_code"].eq(UK)
+        & licences["outcome"].eq("issued")
+        & licences["surveillance_type"].isin(INTERCEPTION_TYPES)
+        & licences["currency_code"].eq("GBP")
+    ].reset_index(drop=True)
+    status = load_spec(SPEC_DIR / "freedomhouse.yaml", "freedomhouse").indicators["fh_status"]
+    queries = pd.DataFrame(
+        {"country_code": uk["destination_country_code"], "date": uk["decision_date"].dt.normalize(), "row": uk.index}
+    )
+    found = indicators_as_of_many(
+        indicators[indicators["indicator_code"].eq(status.code)], queries, cfg.destination.max_years_behind
+    )
+    not_free = uk.index.isin(found.loc[found["value"].eq(status.labels["NF"]), "row"])
+    value = (uk["value"] / uk["value_shared_by"]).astype(float).fillna(0.0)
+    year = uk["decision_date"].dt.year
+    out = []
+    for y in sorted(year.unique()):
+        in_year = year.eq(y).to_numpy()
+        total, to_not_free = value[in_year].sum(), value[in_year & not_free].sum()
+        out += check_rows(
+            "interception_not_free_value",
+            str(y),
+            value_gbp=to_not_free,
+            licences=uk.loc[in_year & not_free, "licence_id"].nunique(),
+            total_value_gbp=total,
+            share_of_value=to_not_free / total if total else np.nan,
+        )
+    return out
+
+
+def all_checks(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> pd.DataFrame:
+    """Every check, as the checks table."""
+    licences = tables["licences"]
+    scores = scoring.summarise(ex_ante(licences, tables, cfg), licences, cfg)
+    found = [
+        *criterion2_auc(scores, licences),
+        *named_operator_high(tables, cfg),
+        *interception_not_free_value(licences, tables["indicators"], cfg),
+    ]
+    return conform(pd.DataFrame(found, columns=["check", "scope", "statistic", "value"]), CHECKS)
+
+
+def run(processed_dir: Path, config_path: Path = scoring.DEFAULT_CONFIG) -> pd.DataFrame:
+    """``exportrisk checks``: score the processed tables, run every check, write checks.csv."""
+    cfg = scoring.load_config(config_path)
+    checks = validate(all_checks(scoring.read_processed(processed_dir), cfg), CHECKS)
+    with atomic_path(processed_dir / f"{CHECKS.name}.csv") as tmp:
+        checks.to_csv(tmp, index=False, lineterminator="\n")
+    return checks

@@ -1,0 +1,133 @@
+"""Checks against the world: the AUC by ranks on hand-computed cases, Freedom House status as of the decision,
+and every check on the real cleaned data through the command."""
+
+import contextlib
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from exportrisk import checks, cli, scoring
+from exportrisk.clean import clean
+from exportrisk.schema import INDICATORS, LICENCES, conform
+from tests.conftest import REPO, make_project
+
+SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
+
+
+@pytest.mark.parametrize(
+    ("scores", "positive", "auc"),
+    [
+        ([1, 2, 3, 4], [0, 0, 1, 1], 1.0),  # every refusal above every issue
+        ([1, 2, 3, 4], [1, 1, 0, 0], 0.0),
+        # positives 2 and 3 against negatives 1 and 2: 2>1, 2=2 (half), 3>1, 3>2 -> 3.5 / 4
+        ([1, 2, 2, 3], [0, 1, 0, 1], 0.875),
+        ([5, 5, 5], [1, 0, 0], 0.5),  # all tied: no better than chance
+        # positive 2 against 1, 3, 2, 2: 1 + 0 + 0.5 + 0.5 = 2 of 4
+        ([1, 3, 2, 2, 2], [0, 0, 1, 0, 0], 0.5),
+    ],
+)
+def test_roc_auc_by_ranks_on_hand_computed_cases(scores, positive, auc):
+    assert checks.roc_auc(np.array(scores, dtype=float), np.array(positive, dtype=bool)) == pytest.approx(auc)
+
+
+def test_roc_auc_without_either_class_is_undefined():
+    assert np.isnan(checks.roc_auc(np.array([1.0, 2.0]), np.array([False, False])))
+    assert np.isnan(checks.roc_auc(np.array([1.0, 2.0]), np.array([True, True])))
+
+
+def test_interception_value_reads_freedom_house_status_as_of_the_decision_and_counts_shared_values_once():
+    status = {  # AAA rated Not Free (3) by the edition published 2010-02-01, Partly Free (2) by the one before
+        "country_code": ["AAA", "AAA"],
+        "indicator_code": "fh_status",
+        "year": [2008, 2009],
+        "edition": ["2009", "2010"],
+        "value": [2.0, 3.0],
+        "value_raw": ["PF", "NF"],
+        "scale_min": 1.0,
+        "scale_max": 3.0,
+        "is_higher_worse": True,
+        "published_date": ["2009-02-01", "2010-02-01"],
+        "published_date_basis": "release_date",
+    }
+    base = {
+        "line_no": 1,
+        "licensing_country_code": "GBR",
+        "licence_kind": "export",
+        "outcome": "issued",
+        "destination_type": "country",
+        "destination_country_code": "AAA",
+        "goods_category": "dual_use",
+        "surveillance_type": "telecom_unspecified",
+        "value": 1000.0,
+        "value_shared_by": 1,
+        "currency_code": "GBP",
+        "confidence": "official",
+    }
+    rows = [
+        {"licence_id": "before", "decision_date": "2010-01-15"},  # still Partly Free
+        {"licence_id": "on-the-day", "decision_date": "2010-02-01"},  # the edition is not yet public
+        {"licence_id": "shared", "decision_date": "2010-03-01", "value_shared_by": 2},
+        {"licence_id": "shared", "decision_date": "2010-03-01", "line_no": 2, "value_shared_by": 2},
+        {"licence_id": "refused", "decision_date": "2010-03-01", "outcome": "refused"},
+        {"licence_id": "crypto", "decision_date": "2010-03-01", "surveillance_type": "cryptography"},
+    ]
+    licences = conform(pd.DataFrame([{**base, **row} for row in rows]), LICENCES)
+    found = checks.interception_not_free_value(
+        licences, conform(pd.DataFrame(status), INDICATORS), scoring.load_config()
+    )
+    table = {statistic: value for _, _, statistic, value in found}
+    assert [scope for _, scope, _, _ in found] == ["2010"] * 4
+    assert table == {"value_gbp": 1000.0, "licences": 1.0, "total_value_gbp": 3000.0, "share_of_value": 1 / 3}
+
+
+@pytest.fixture(scope="session")
+def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> tuple[Path, pd.DataFrame, str]:
+    """The real sources and the committed curated folder, cleaned, then `exportrisk checks`: root, table, output."""
+    root = make_project(tmp_path_factory.mktemp("checks"), SOURCES, shared_datasets)
+    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
+    clean(root / "data" / "raw", root / "data" / "processed")
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.setenv("EXPORTRISK_ROOT", str(root))
+        assert cli.main(["checks"]) == 0
+    return root, pd.read_csv(root / "data" / "processed" / "checks.csv"), out.getvalue()
+
+
+def figures(table: pd.DataFrame, check: str) -> pd.DataFrame:
+    """One check's figures, scopes as rows and statistics as columns."""
+    return table[table["check"].eq(check)].pivot(index="scope", columns="statistic", values="value")
+
+
+def test_criterion_2_auc_is_measured_overall_and_within_military_and_dual_use_goods(real):
+    _, table, output = real
+    auc = figures(table, "criterion2_auc")
+    assert list(auc.index.sort_values()) == ["all", "dual_use", "military"]
+    assert ((auc["auc"] > 0) & (auc["auc"] < 1)).all()
+    assert (auc["refused"] > 0).all() and (auc["issued"] > auc["refused"]).all()
+    counts = ["refused", "issued"]  # licences whose top line is of unknown category count only in all
+    assert (auc.loc[["military", "dual_use"], counts].sum() <= auc.loc["all", counts]).all()
+    assert f"criterion2_auc all: auc {auc.loc['all', 'auc']:.3f}" in output
+
+
+def test_surveillance_lines_to_named_operators_reach_high_from_the_naming(real):
+    named = figures(real[1], "named_operator_high")
+    assert (named["lines_before"] > 0).all() and (named["lines_after"] == named["lines_before"]).all()
+    assert named.loc["all", "share_high_after"] > named.loc["all", "share_high_before"]
+
+
+def test_interception_value_to_not_free_destinations_by_year_2008_to_2015(real):
+    root, table, _ = real
+    value = figures(table, "interception_not_free_value")
+    assert value.index.astype(int).tolist() == list(range(2008, 2016))
+    assert ((value["value_gbp"] >= 0) & (value["value_gbp"] <= value["total_value_gbp"])).all()
+    assert value["value_gbp"].sum() > 0 and (value["licences"] >= 0).all()
+    np.testing.assert_allclose(value["share_of_value"], value["value_gbp"] / value["total_value_gbp"])
+    first = (root / "data" / "processed" / "checks.csv").read_bytes()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(io.StringIO()):
+        mp.setenv("EXPORTRISK_ROOT", str(root))
+        assert cli.main(["checks"]) == 0
+    assert (root / "data" / "processed" / "checks.csv").read_bytes() == first
