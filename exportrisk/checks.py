@@ -52,12 +52,6 @@ def check_rows(check: str, scope: str, **values: float) -> list[Row]:
     return [(check, scope, statistic, float(v)) for statistic, v in values.items()]
 
 
-def ex_ante(lines: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> pd.DataFrame:
-    """score_lines of ``lines`` against the processed tables, the exporter network linked as of their dates."""
-    links = scoring.network_links(lines, tables["entities"], tables["relations"], tables["evidence"])
-    return scoring.score_lines(lines, tables["indicators"], tables["evidence"], links, cfg)
-
-
 def criterion2_auc(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
     """UK licences refused under Criterion 2 against issued UK licences: ROC AUC of the ex-ante score.
 
@@ -111,8 +105,8 @@ def named_operator_high(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringCon
     after = pd.concat([lines[~before], lines[before].assign(decision_date=naming[before] + DAY)])
     high = cfg.bound("High")
     scored = {
-        "before": ex_ante(lines[before], tables, cfg),
-        "after": ex_ante(after.reset_index(drop=True), tables, cfg),
+        "before": scoring.score_against(lines[before], tables, cfg),
+        "after": scoring.score_against(after.reset_index(drop=True), tables, cfg),
     }
     out = []
     for scope in ("all", *sorted(lines["destination_country_code"].unique())):
@@ -167,7 +161,7 @@ def interception_not_free_value(
 def all_checks(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> pd.DataFrame:
     """Every check, as the checks table."""
     licences = tables["licences"]
-    scores = scoring.summarise(ex_ante(licences, tables, cfg), licences, cfg)
+    scores = scoring.summarise(scoring.score_against(licences, tables, cfg), licences, cfg)
     found = [
         *criterion2_auc(scores, licences),
         *named_operator_high(tables, cfg),

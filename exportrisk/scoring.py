@@ -927,12 +927,21 @@ def read_processed(processed_dir: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def score_against(lines: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: ScoringConfig) -> pd.DataFrame:
+    """score_lines of any licence lines against the processed tables, the exporter network linked as of their dates.
+
+    The one entry for scoring: ``exportrisk score``, the sensitivity analysis, the checks and ``er.score`` all
+    come through here, so they cannot score differently.
+    """
+    links = network_links(lines, tables["entities"], tables["relations"], tables["evidence"])
+    return score_lines(lines, tables["indicators"], tables["evidence"], links, cfg)
+
+
 def run(processed_dir: Path, config_path: Path = DEFAULT_CONFIG) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``exportrisk score``: score the processed tables, write scores.parquet and score_lines.parquet."""
     cfg = load_config(config_path)
     t = read_processed(processed_dir)
-    links = network_links(t["licences"], t["entities"], t["relations"], t["evidence"])
-    lines = score_lines(t["licences"], t["indicators"], t["evidence"], links, cfg)
+    lines = score_against(t["licences"], t, cfg)
     scores = summarise(lines, t["licences"], cfg)
     validate(lines, SCORE_LINES)
     validate(scores, SCORES)

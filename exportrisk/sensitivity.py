@@ -329,8 +329,7 @@ def run(
     cfg = scoring.load_config(config_path)
     check_parameters(draws, spread)
     t = scoring.read_processed(processed_dir)
-    links = scoring.network_links(t["licences"], t["entities"], t["relations"], t["evidence"])
-    lines = scoring.score_lines(t["licences"], t["indicators"], t["evidence"], links, cfg)
+    lines = scoring.score_against(t["licences"], t, cfg)
     if lines.empty:
         raise InputError(processed_dir / "licences.parquet", "no licence lines to analyse")
     result = analyse(lines, measure_risks(t["indicators"], lines, cfg), cfg, draws, seed, spread)
