@@ -1,6 +1,7 @@
-"""The ``exportrisk`` command: fetch, clean (and later score, report), one line per problem, no tracebacks."""
+"""The ``exportrisk`` command: fetch, clean, score, report and build, one line per problem, no tracebacks."""
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,9 +40,109 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def scoring_config(args: argparse.Namespace) -> Path:
+    from exportrisk import scoring
+
+    return Path(args.config).resolve() if args.config else scoring.DEFAULT_CONFIG
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from exportrisk import scoring
+
+    path = scoring_config(args)
+    scores, lines = scoring.run(config.processed_dir(), path)
+    counts = scores["band"].value_counts(sort=False)
+    print("bands: " + ", ".join(f"{band} {n}" for band, n in counts.items() if n))
+    print(
+        f"score: {len(scores)} licences ({len(lines)} lines) scored with {path.name} "
+        f"(method {scores['method_version'].iloc[0] if len(scores) else '-'}) into {config.processed_dir()}"
+    )
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from exportrisk import sensitivity
+
+    result = sensitivity.run(config.processed_dir(), scoring_config(args), args.draws, args.seed, args.spread)
+    figure = result.summary.set_index(["statistic", "scope"])["value"]
+    by_band = ", ".join(
+        f"{band} {figure['share_band_depends_on_weights', band]:.1%}"
+        for band in result.licences["score_band"].cat.categories
+        if figure["licences", band]
+    )
+    print(
+        f"bands: {figure['share_band_depends_on_weights', 'all']:.1%} of {len(result.licences)} licences change band "
+        f"in at least one of {args.draws} draws ({by_band}), "
+        f"{figure['share_band_kept_in_under_half', 'all']:.1%} in most of them"
+    )
+    print(
+        f"country ranking: Kendall tau median {figure['kendall_tau_median', 'all']:.3f}, 5th percentile "
+        f"{figure['kendall_tau_p05', 'all']:.3f} ({figure['countries_ranked', 'all']:.0f} destination countries)"
+    )
+    print(f"sensitivity: wrote sensitivity.parquet and sensitivity_summary.csv to {config.processed_dir()}")
+    return 0
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from exportrisk import checks
+
+    found = checks.run(config.processed_dir(), scoring_config(args))
+    shown = found["value"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:.3f}")
+    for (check, scope), group in found.assign(shown=shown).groupby(["check", "scope"], sort=False):
+        print(f"{check} {scope}: " + ", ".join(group["statistic"] + " " + group["shown"]))
+    print(f"checks: wrote checks.csv to {config.processed_dir()}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from exportrisk import report_runner, reports
+
+    if args.all == bool(args.country):
+        raise InputError("exportrisk report", "give either --country (an ISO3 code or a name) or --all")
+    data = config.project_root() / "data"
+    roles = [reports.check_role(r) for r in args.role or reports.ROLES]
+    if args.all:
+        specs = report_runner.all_specs(data, roles, args.period)
+    else:
+        specs = [reports.check_parameters(args.country, role, args.period) for role in roles]
+    jobs = args.jobs or ((os.cpu_count() or 1) if args.all else 1)
+    outcomes = report_runner.run_batch(specs, data, config.project_root() / "reports", jobs)
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        print(f"{o.key}: failed: {o.error}")
+    where = config.project_root() / "reports"
+    print(f"report: {len(outcomes) - len(failed)} of {len(outcomes)} written to {where}; index: {where / 'index.html'}")
+    return 1 if failed else 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from exportrisk import build, reports
+
+    mirror = Path(args.mirror).resolve() if args.mirror else None
+    if mirror is not None and not mirror.is_dir():
+        raise InputError(mirror, "mirror folder does not exist")
+    roles = [reports.check_role(r) for r in args.role or reports.ROLES]
+    reports.parse_period(args.period)
+    jobs = args.jobs or os.cpu_count() or 1
+    failed = False
+    for r in build.build(mirror, not args.no_fetch, jobs, roles, args.period, args.force):
+        took = f" ({r.seconds:.1f} s)" if r.status != "skipped" else ""
+        print(f"{r.name}: {r.status}: {r.detail}{took}", flush=True)
+        # an unavailable source is reported, not fatal (offline, build on what is there); a failed report is
+        failed |= r.status == "incomplete" and r.name != "fetch"
+    return 1 if failed else 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "fetch": (cmd_fetch, "download the public sources into data/raw/ (or copy them from a mirror)"),
     "clean": (cmd_clean, "turn data/raw/ into validated tables in data/processed/"),
+    "score": (cmd_score, "score every licence into data/processed/scores.parquet and score_lines.parquet"),
+    "sensitivity": (cmd_sensitivity, "perturb the scoring weights: how often each licence keeps its band"),
+    "checks": (cmd_checks, "check the scores against refusals, named spyware operators and published figures"),
+    "report": (cmd_report, "write country reports (notebook, HTML, charts, tables) into reports/<role>/<ISO3>/"),
+    "build": (cmd_build, "fetch, clean, score and report, skipping every step whose inputs have not changed"),
 }
 
 
@@ -51,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
-        if name == "fetch":
+        if name in ("fetch", "build"):
             sp.add_argument(
                 "--from",
                 dest="mirror",
@@ -59,6 +160,26 @@ def parser() -> argparse.ArgumentParser:
                 help="copy from a local mirror laid out like data/raw/",
             )
             sp.add_argument("--source", action="append", help="only this source (repeatable)")
+        if name in ("score", "sensitivity", "checks"):
+            sp.add_argument(
+                "--config",
+                metavar="FILE",
+                help="scoring configuration (default: exportrisk/metadata/scoring.yaml)",
+            )
+        if name == "sensitivity":
+            sp.add_argument("--draws", type=int, default=200, help="perturbed sets of weights (default: 200)")
+            sp.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
+            sp.add_argument("--spread", type=float, default=0.5, help="each weight times 1 +/- up to this (0.5)")
+        if name in ("report", "build"):
+            sp.add_argument("--role", action="append", help="licensing or destination (repeatable; default: both)")
+            sp.add_argument("--period", default="", help="decision years: 2014, 2010-2015, 2010- or -2015")
+            sp.add_argument("--jobs", type=int, help="reports run in parallel (default: 1 for one country, else CPUs)")
+        if name == "report":
+            sp.add_argument("--country", help="ISO 3166 alpha-3 code or a country name the mappings know")
+            sp.add_argument("--all", action="store_true", help="every country with licence data in each role")
+        if name == "build":
+            sp.add_argument("--no-fetch", action="store_true", help="skip the fetch step (offline or pinned data)")
+            sp.add_argument("--force", action="store_true", help="run every step even if nothing changed")
     return p
 
 
