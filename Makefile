@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Optional local mirror of the public sources (laid out like ../shared/datasets); empty = download.
 MIRROR ?=
 
-.PHONY: install reports test lint docs clean-data
+.PHONY: install reports lab test lint docs clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# fetch, clean, score and report, each step skipped when its inputs, code and parameters are unchanged
 reports: install
-	$(BIN)/exportrisk fetch $(if $(MIRROR),--from $(MIRROR))
-	$(BIN)/exportrisk clean
+	$(BIN)/exportrisk build $(if $(MIRROR),--from $(MIRROR))
+
+# JupyterLab in notebooks/, the project's environment registered as the kernel "exportrisk" the notebooks ask for;
+# LAB_ARGS go to jupyter lab (e.g. LAB_ARGS="--no-browser --port 8890")
+lab: install
+	$(BIN)/python -m ipykernel install --user --name exportrisk --display-name "Python (exportrisk)"
+	cd notebooks && ../$(BIN)/jupyter lab $(LAB_ARGS)
 
 lint: install
-	$(BIN)/ruff check exportrisk tests benchmarks
-	$(BIN)/ruff format --check exportrisk tests benchmarks
+	$(BIN)/ruff check exportrisk tests benchmarks notebooks
+	$(BIN)/ruff format --check exportrisk tests benchmarks notebooks
 
 test: install lint
 	$(BIN)/python -m pytest

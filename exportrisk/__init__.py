@@ -1,3 +1,61 @@
-"""exportrisk: screen export licences for human-rights risk."""
+"""exportrisk: screen export licences for human-rights risk.
+
+In Python or a notebook: ``import exportrisk as er``, then ``er.load("licences")``, ``er.score(lines)``,
+``er.affiliates("NSO Group", "2020-01-01")``, ``er.indicators_as_of(date, country)``, ``er.evidence_as_of(date)``,
+``er.display(table)`` and ``er.plots.*`` (exportrisk.api). Importing the package stays instant, as the command
+line needs it to be: each name loads its module on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "affiliates",
+    "describe",
+    "display",
+    "evidence_as_of",
+    "find_entity",
+    "indicators_as_of",
+    "load",
+    "plots",
+    "score",
+    "vendor_network",
+]
+API = frozenset(__all__) - {"plots"}  # the functions of exportrisk.api; anything else is a submodule
+
+if TYPE_CHECKING:
+    from exportrisk import plots
+    from exportrisk.api import (
+        affiliates,
+        describe,
+        display,
+        evidence_as_of,
+        find_entity,
+        indicators_as_of,
+        load,
+        score,
+        vendor_network,
+    )
+
+
+def __getattr__(name: str) -> object:
+    """An API function from exportrisk.api, or a submodule (``er.plots``), imported on first access."""
+    if name in API:
+        value = getattr(importlib.import_module(f"{__name__}.api"), name)
+    else:
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

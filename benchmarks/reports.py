@@ -1,0 +1,120 @@
+"""Benchmark country reports: every destination report of the UK data with --jobs 2, against the naive loop.
+
+Fetches the UK licences, both indices and the victim database from the mirror into a temporary project, adds
+the curated files, then measures in one run:
+
+- `exportrisk build --no-fetch --role destination --jobs 2`: clean, score, and every destination report (the
+  countries the UK licensed to, about 200, and the few curated destinations), with the report step's wall time,
+  the median per-report cost (each report's own time in its worker, from reports/status.json) and the CPU time
+  of the workers and kernels (wall time on a shared machine depends on what else runs; CPU time does not);
+- a second, no-change `exportrisk build` (every step skipped), as a scheduled run would find it;
+- 20 of those countries through our runner, and through the naive sequential loop: the `papermill` command
+  then the `jupyter nbconvert --to html --no-input` command per country; their ratio.
+
+Targets: the full batch under 2 minutes on a 2-core machine, a no-change build under 5 s.
+Usage: python benchmarks/reports.py [--shared ../shared/datasets] [--sample 20] [--jobs 2]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from exportrisk import build, report_runner, reports
+from exportrisk.fetch import fetch_all
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SOURCES = ["caat-uk", "pts", "freedomhouse", "pegasus-victims"]
+
+
+def exportrisk(root: Path, *args: str) -> float:
+    """Run the command on the project, as a scheduler would; return its wall time."""
+    start = time.perf_counter()
+    env = {**os.environ, "EXPORTRISK_ROOT": str(root)}
+    subprocess.run([str(BIN / "exportrisk"), *args], env=env, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def uk_destinations(data: Path) -> list[str]:
+    licences = pd.read_parquet(data / "processed" / "licences.parquet")
+    uk = licences[licences["licensing_country_code"] == "GBR"]
+    return sorted(uk["destination_country_code"].dropna().unique())
+
+
+def naive_loop(codes: list[str], data: Path, out: Path) -> float:
+    """papermill then nbconvert, each a fresh command (and kernel), one country after another."""
+    start = time.perf_counter()
+    for code in codes:
+        folder = out / code
+        folder.mkdir(parents=True)
+        notebook = folder / "report.ipynb"
+        parameters = ["-p", "country", code, "-p", "role", "destination"]
+        parameters += ["-p", "data_dir", str(data), "-p", "output_dir", str(folder)]
+        run = [str(BIN / "papermill"), str(reports.TEMPLATE), str(notebook), *parameters, "--no-progress-bar"]
+        subprocess.run(run, check=True, capture_output=True)
+        convert = [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(notebook)]
+        subprocess.run(convert, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "datasets")
+    parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="exportrisk-bench-") as tmp:
+        root = Path(tmp)
+        data = root / "data"
+        fetch_all(data / "raw", args.shared.resolve(), SOURCES)
+        shutil.copytree(REPO / "data" / "raw" / "curated", data / "raw" / "curated")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the runs")
+
+        os.environ["EXPORTRISK_ROOT"] = str(root)
+        before = os.times()
+        steps = {r.name: r for r in build.build(fetch_sources=False, jobs=args.jobs, roles=["destination"])}
+        after = os.times()  # the report workers and their kernels are the build's children
+        cpu = after.children_user + after.children_system - before.children_user - before.children_system
+        status = json.loads((root / "reports" / reports.STATUS).read_text(encoding="utf-8"))
+        seconds = [s["seconds"] for s in status.values()]
+        failed = [key for key, s in status.items() if not s["ok"]]
+        codes = uk_destinations(data)
+        report = steps["report"]
+        print(f"clean {steps['clean'].seconds:.1f} s, score {steps['score'].seconds:.1f} s")
+        print(
+            f"full batch: {len(status)} destination reports ({len(codes)} countries of UK licences) with --jobs "
+            f"{args.jobs} in {report.seconds:.1f} s (target: under 120 s), {report.seconds / len(status):.2f} s "
+            f"of wall time per report; median per-report cost in its worker {statistics.median(seconds):.2f} s; "
+            f"{len(failed)} failed"
+        )
+        print(
+            f"  CPU of the batch: {cpu:.0f} s, {cpu / len(status):.2f} s per report: on {args.jobs} idle cores "
+            f"the batch needs at least {cpu / args.jobs:.0f} s"
+        )
+        unchanged = exportrisk(root, "build", "--no-fetch", "--role", "destination", "--jobs", str(args.jobs))
+        print(f"no-change exportrisk build: {unchanged:.2f} s (target: under 5 s)")
+
+        sample = codes[:: max(1, len(codes) // args.sample)][: args.sample]
+        specs = [reports.ReportSpec(code, "destination") for code in sample]
+        start = time.perf_counter()
+        report_runner.run_batch(specs, data, root / "sample", args.jobs, progress=False)
+        ours = time.perf_counter() - start
+        naive = naive_loop(sample, data, root / "naive")
+        print(
+            f"same {len(sample)} countries: our runner {ours:.1f} s (--jobs {args.jobs}), naive papermill + nbconvert "
+            f"loop {naive:.1f} s ({naive / len(sample):.2f} s per report): {naive / ours:.1f}x; the naive loop "
+            f"extrapolated to {len(status)} reports: {naive / len(sample) * len(status) / 60:.1f} min"
+        )
+
+
+if __name__ == "__main__":
+    main()

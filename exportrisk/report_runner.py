@@ -1,0 +1,514 @@
+"""Running country reports: the notebook per country through papermill, many at once, never half-published.
+
+What a report says is ``exportrisk.reports``; this module is the edge around it. It reads the rows a report
+needs (filtered in the Parquet reader, not after), and runs ``notebooks/country_report.ipynb`` per country
+with papermill, then exports HTML without code in-process (nbconvert's HTMLExporter with ``exclude_input``;
+papermill's ``report_mode`` does not hide code there).
+
+Speed: a fresh kernel costs about 2 s per notebook (start-up and imports) before any work, so each worker
+process keeps one kernel, started once with the report modules imported, and resets its namespace between
+notebooks (``WarmKernelEngine``); a pool of such workers runs reports in parallel, largest first. Each report
+is written to a temporary folder beside its final place and renamed over it only when complete and free of
+victims' names, so a failed run leaves the last good report in place; one failing country never stops a
+batch, and the batch says at the end which failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import html
+import io
+import json
+import multiprocessing
+import multiprocessing.util
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import nbformat
+import pandas as pd
+import papermill
+from jupyter_client.client import KernelClient
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbconvert import HTMLExporter
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+from papermill.exceptions import PapermillExecutionError
+from tqdm import tqdm
+
+from exportrisk import config, pseudonyms, reports
+from exportrisk.entities import fold
+from exportrisk.errors import InputError
+from exportrisk.fetch import MANIFEST, sha256
+from exportrisk.indicators import SPEC_DIR, load_spec
+from exportrisk.io import atomic_path, write_json
+from exportrisk.registry import sources
+from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, SCORE_LINES, Table, conform
+from exportrisk.sources import pegasus_victims, read_source_csv
+
+ENGINE = "exportrisk-warm"
+KERNEL = "python3"
+CELL_TIMEOUT = 600  # seconds per cell: a stuck cell fails its report, not the batch
+# Run in the kernel before each notebook: a clean namespace and numbering from 1; imported modules stay.
+RESET = "get_ipython().reset(new_session=False)\nget_ipython().execution_count = 1"
+WARM_UP = "import exportrisk.report_runner, exportrisk.figures, exportrisk.plots, IPython.display"
+TEXT_SUFFIXES = (".html", ".ipynb", ".csv", ".json", ".svg")
+BASE64 = re.compile(r"base64,[A-Za-z0-9+/=\s]{100,}")
+
+
+# --- what one report reads ---
+
+
+def data_dir(value: str | Path | None = None) -> Path:
+    """The data folder (raw/ and processed/): the parameter, else the project's."""
+    return Path(value).resolve() if value else config.project_root() / "data"
+
+
+def output_dir(spec: reports.ReportSpec, value: str | Path | None = None) -> Path:
+    return Path(value).resolve() if value else config.project_root() / "reports" / spec.role / spec.country_code
+
+
+@functools.lru_cache(maxsize=16)
+def _read_file(path: Path, table: Table, _stamp: tuple[int, int]) -> tuple[pd.DataFrame, str]:
+    data = path.read_bytes()
+    return conform(pd.read_parquet(io.BytesIO(data)), table), sha256(data)
+
+
+def read_cached(path: Path, table: Table) -> tuple[pd.DataFrame, str]:
+    """A canonical table and its sha256, read once per process while the file stays the same (mtime, size).
+
+    A worker's kernel runs hundreds of reports on the same tables: it keeps them, as it keeps its imports.
+    Callers filter and never modify the frame they get.
+    """
+    if not path.is_file():
+        hint = "exportrisk score" if table is SCORE_LINES else "exportrisk clean"
+        raise InputError(path, f"table is missing: run `{hint}` first")
+    stat = path.stat()
+    return _read_file(path, table, (stat.st_mtime_ns, stat.st_size))
+
+
+def read_manifests(raw: Path) -> dict[str, dict]:
+    """Each raw source folder's fetch.json; for a folder without one (curated data, a researcher's own
+    spreadsheet) the same fields, with checksums computed now."""
+    manifests = {}
+    for folder in sorted(p for p in raw.iterdir() if p.is_dir()) if raw.is_dir() else []:
+        manifest = folder / MANIFEST
+        if manifest.is_file():
+            manifests[folder.name] = json.loads(manifest.read_text(encoding="utf-8"))
+            continue
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        manifests[folder.name] = {
+            "source": folder.name,
+            "title": f"data/raw/{folder.name}/ (not in the source registry)",
+            "licence": "see the folder's exportrisk.yaml and each row's source_url",
+            "citation": f"data/raw/{folder.name}",
+            "files": {p.name: {"sha256": sha256(p.read_bytes()), "bytes": p.stat().st_size} for p in files},
+        }
+    return manifests
+
+
+@functools.cache
+def indicator_titles() -> dict[str, str]:
+    titles = {}
+    for name, source in sources().items():
+        if source.kind == "indicators":
+            titles.update({c: i.title for c, i in load_spec(SPEC_DIR / f"{name}.yaml", name).indicators.items()})
+    return titles
+
+
+def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData:
+    """The tables one report needs: its licence lines and their scores, its country's indicators (destination
+    role), the evidence and the entities."""
+    processed = data / "processed"
+    tables = {t.name: t for t in (LICENCES, SCORE_LINES, EVIDENCE, ENTITIES)}
+    if spec.role == "destination":
+        tables[INDICATORS.name] = INDICATORS
+    read = {name: read_cached(processed / f"{name}.parquet", table) for name, table in tables.items()}
+    lines = reports.select_lines(read["licences"][0], spec)
+    score_lines = read["score_lines"][0]
+    indicators = read.get("indicators", (INDICATORS.empty(), ""))[0]
+    return reports.ReportData(
+        licences=lines,
+        score_lines=score_lines[score_lines["licence_id"].isin(lines["licence_id"])],
+        indicators=indicators[indicators["country_code"].eq(spec.country_code).fillna(False).astype(bool)],
+        indicator_titles=indicator_titles(),
+        evidence=read["evidence"][0],
+        entities=read["entities"][0],
+        manifests=read_manifests(data / "raw"),
+        input_checksums={f"{name}.parquet": digest for name, (_, digest) in read.items()},
+    )
+
+
+def prepare(spec: reports.ReportSpec, data: str = "", output: str = "") -> tuple[reports.Report, Path]:
+    """For the notebook: the report built from the data folder, and the folder its files go to."""
+    return reports.build_report(load_report_data(spec, data_dir(data)), spec), output_dir(spec, output)
+
+
+def write_provenance(report: reports.Report, out: Path) -> None:
+    write_json(reports.provenance(report), out / "provenance.json")
+
+
+# --- one kernel per process, reused ---
+
+_kernels: dict[str, AsyncKernelManager] = {}
+_finalizer: list[multiprocessing.util.Finalize] = []
+_clients: dict[str, KernelClient] = {}  # connecting a client waits 0.2 s for a heartbeat: keep it too
+
+
+def _forget(kernel_name: str) -> None:
+    km, kc = _kernels.pop(kernel_name, None), _clients.pop(kernel_name, None)
+    if kc is not None:
+        kc.stop_channels()
+    if km is not None:
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
+        shutil.rmtree(Path(km.ip).parent, ignore_errors=True)
+
+
+def _shutdown_kernels() -> None:
+    for kernel_name in list(_kernels):
+        _forget(kernel_name)
+
+
+def warm_kernel(kernel_name: str = KERNEL) -> AsyncKernelManager:
+    """This process's kernel manager; nbclient starts its kernel on first use and we keep it running.
+
+    A dead kernel (killed, crashed) is replaced by a fresh one.
+    """
+    km = _kernels.get(kernel_name)
+    if km is not None and km.has_kernel and not run_sync(km.is_alive)():
+        _forget(kernel_name)
+        km = None
+    if km is None:
+        if not _finalizer:  # pool workers leave through os._exit: atexit would not run, Finalize does
+            _finalizer.append(multiprocessing.util.Finalize(None, _shutdown_kernels, exitpriority=10))
+        # IPC sockets in a private folder: faster than TCP on one machine, and not open to other users
+        sockets = Path(tempfile.mkdtemp(prefix="exportrisk-kernel-")) / "kernel"
+        km = _kernels[kernel_name] = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=str(sockets))
+    return km
+
+
+class ResettingClient(PapermillNotebookClient):
+    """papermill's client, clearing the kernel's namespace before the notebook's cells."""
+
+    def papermill_execute_cells(self) -> None:
+        reply = self.wait_for_reply(self.kc.execute(RESET, silent=True, store_history=False))
+        if reply is None or reply["content"]["status"] != "ok":
+            raise RuntimeError("could not reset the kernel between notebooks")
+        super().papermill_execute_cells()
+
+
+class WarmKernelEngine(NBClientEngine):
+    """papermill engine running notebooks on this process's kept kernel (see warm_kernel)."""
+
+    @classmethod
+    def execute_managed_notebook(
+        cls,
+        nb_man: NotebookExecutionManager,
+        kernel_name: str,
+        log_output: bool = False,
+        stdout_file: object = None,
+        stderr_file: object = None,
+        start_timeout: int = 60,
+        execution_timeout: int | None = None,
+        **kwargs: object,
+    ) -> nbformat.NotebookNode:
+        client = ResettingClient(
+            nb_man,
+            km=warm_kernel(kernel_name),
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+        )
+        client.kc = _clients.get(kernel_name)  # None the first time: nbclient connects one
+        try:
+            return client.execute()
+        finally:
+            if client.kc is not None:
+                _clients[kernel_name] = client.kc
+
+
+papermill_engines.register(ENGINE, WarmKernelEngine)
+
+
+# --- one report ---
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str  # '<role>/<ISO3>'
+    ok: bool
+    seconds: float
+    error: str | None = None
+
+
+def _one_line(exc: BaseException) -> str:
+    is_cell = isinstance(exc, PapermillExecutionError)
+    text = f"{exc.ename}: {exc.evalue}" if is_cell else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:500]
+
+
+_exporter: list[HTMLExporter] = []
+
+
+def export_html(nb: nbformat.NotebookNode, title: str) -> str:
+    """The executed notebook as HTML without code (one exporter per process: its first use costs 0.4 s)."""
+    if not _exporter:
+        _exporter.append(HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True))
+    body, _ = _exporter[0].from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+_victim_patterns: dict[Path, re.Pattern[str]] = {}
+
+
+def victim_pattern(raw: Path) -> re.Pattern[str]:
+    """Pattern finding the names in the raw victim database, if the project has it (cached per process)."""
+    if raw not in _victim_patterns:
+        folder = raw / pegasus_victims.NAME
+        names = pd.Series(dtype="string")
+        if (folder / pegasus_victims.FILE).is_file():
+            names = read_source_csv(folder, pegasus_victims.FILE, ["name"])[0]["name"].str.strip()
+        _victim_patterns[raw] = pseudonyms.name_pattern(names)
+    return _victim_patterns[raw]
+
+
+def check_no_victim_names(folder: Path, pattern: re.Pattern[str]) -> None:
+    """The last guard before publishing: no text file of the report may name a victim."""
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in TEXT_SUFFIXES:
+            continue
+        text = unquote(BASE64.sub("", path.read_text(encoding="utf-8")))  # embedded charts are scanned as files
+        if pattern.search(text.casefold() if text.isascii() else fold(text)):  # fold is slow, and ASCII needs none
+            raise InputError(path.relative_to(folder), "would name a victim: a bug, the report was not published")
+
+
+def readable(folder: Path) -> None:
+    """Published reports are for reading: give the folder and its files the usual modes (the temporary folder
+    and the atomic writes create them private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Put a finished report folder in place: the old one moves aside, the new one in, then the old one goes."""
+    readable(tmp)
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    had_old = final.exists()
+    if had_old:
+        os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if had_old:
+            os.replace(old, final)
+        raise
+    if had_old:
+        shutil.rmtree(old)
+
+
+def add_notebook_checksum(folder: Path, template: Path) -> None:
+    """provenance.json gets the template's sha256 (the notebook inside the kernel does not know its path)."""
+    path = folder / "provenance.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["notebook_sha256"] = sha256(template.read_bytes())
+    write_json(record, path)
+
+
+def run_report(spec: reports.ReportSpec, data: Path, reports_dir: Path, template: Path = reports.TEMPLATE) -> Outcome:
+    """Execute, export, check and publish one report; any failure is returned, never raised."""
+    start = time.perf_counter()
+    final = reports_dir / spec.key
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.country_code}.tmp-", dir=final.parent))
+    try:
+        nb = papermill.execute_notebook(
+            str(template),
+            str(tmp / "report.ipynb"),
+            parameters={
+                "country": spec.country_code,
+                "role": spec.role,
+                "period": spec.period,
+                "data_dir": str(data),
+                "output_dir": str(tmp),
+            },
+            engine_name=ENGINE,
+            kernel_name=KERNEL,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=CELL_TIMEOUT,
+        )
+        title = json.loads((tmp / "provenance.json").read_text(encoding="utf-8"))["title"]
+        (tmp / "report.html").write_text(export_html(nb, title), encoding="utf-8")
+        add_notebook_checksum(tmp, template)
+        check_no_victim_names(tmp, victim_pattern(data / "raw"))
+        publish(tmp, final)
+        return Outcome(spec.key, True, time.perf_counter() - start)
+    except Exception as exc:  # one failing country never stops the batch
+        return Outcome(spec.key, False, time.perf_counter() - start, _one_line(exc))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- batches ---
+
+
+def all_specs(data: Path, roles: Iterable[str], period: str = "") -> list[reports.ReportSpec]:
+    """A report per country with licence lines in each role (licensing state, or single destination country)."""
+    first, last = reports.parse_period(period)
+    columns = ["decision_date", *(reports.ROLE_COLUMN[r] for r in roles)]
+    licences = pd.read_parquet(data / "processed" / "licences.parquet", columns=columns)
+    licences = licences[reports.within(licences["decision_date"].dt.year, first, last)]
+    out = []
+    for role in roles:
+        codes = sorted(licences[reports.ROLE_COLUMN[role]].dropna().unique())
+        out += [reports.ReportSpec(code, role, first, last) for code in codes]
+    return out
+
+
+def sizes(specs: list[reports.ReportSpec], data: Path) -> dict[str, int]:
+    """Licence lines per report: run the largest first, so that no long report starts last."""
+    counts = {}
+    for role in {s.role for s in specs}:
+        column = reports.ROLE_COLUMN[role]
+        found = pd.read_parquet(data / "processed" / "licences.parquet", columns=[column])[column].value_counts()
+        counts.update({f"{role}/{code}": int(n) for code, n in found.items()})
+    return counts
+
+
+def _warm_up(template: Path) -> None:
+    """Pool initializer: start this worker's kernel and import the report modules in it, before any report."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WARM_UP)])
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    papermill.execute_notebook(nb, None, engine_name=ENGINE, kernel_name=KERNEL, progress_bar=False)
+
+
+def run_batch(
+    specs: list[reports.ReportSpec],
+    data: Path,
+    reports_dir: Path,
+    jobs: int = 1,
+    progress: bool | None = None,
+    template: Path | None = None,
+) -> list[Outcome]:
+    """Every report, ``jobs`` at a time with a progress bar (on a terminal, or as ``progress`` says); then
+    status.json and index.html are updated. ``template`` defaults to notebooks/country_report.ipynb."""
+    template = template or reports.TEMPLATE
+    if not template.is_file():
+        raise InputError(template, "report notebook is missing")
+    size = sizes(specs, data)
+    ordered = sorted(specs, key=lambda s: -size.get(s.key, 0))
+    bar = tqdm(total=len(ordered), desc="reports", unit="report", disable=None if progress is None else not progress)
+    outcomes = []
+    with bar:
+        if jobs <= 1:
+            for spec in ordered:
+                outcomes.append(run_report(spec, data, reports_dir, template))
+                bar.update()
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm_up, initargs=(template,)) as pool:
+                futures = [pool.submit(run_report, s, data, reports_dir, template) for s in ordered]
+                for future in as_completed(futures):
+                    outcomes.append(future.result())
+                    bar.update()
+    record_status(reports_dir, outcomes)
+    write_index(reports_dir)
+    return sorted(outcomes, key=lambda o: o.key)
+
+
+# --- status and index ---
+
+
+def record_status(reports_dir: Path, outcomes: list[Outcome]) -> None:
+    """reports/status.json: the last run of each report, merged with earlier runs' entries."""
+    path = reports_dir / reports.STATUS
+    status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    for o in outcomes:
+        status[o.key] = {"ok": o.ok, "error": o.error, "seconds": round(o.seconds, 2), "finished": when}
+    write_json(status, path)
+
+
+def read_reports(reports_dir: Path) -> Iterator[tuple[str, dict | None, dict | None]]:
+    """(key, provenance of the published report or None, last run status or None) for every known report."""
+    path = reports_dir / reports.STATUS
+    status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    published = {p.parent.relative_to(reports_dir).as_posix(): p for p in reports_dir.glob("*/*/provenance.json")}
+    for key in sorted(set(status) | set(published)):
+        record = json.loads(published[key].read_text(encoding="utf-8")) if key in published else None
+        yield key, record, status.get(key)
+
+
+def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
+    """reports/index.html: every report with its key figures, failures marked (with the last good report)."""
+    parts = []
+    for role in reports.ROLES:
+        rows = [e for e in entries if e[0].startswith(f"{role}/")]
+        if not rows:
+            continue
+        figures = list(dict.fromkeys(k for _, rec, _ in rows if rec for k in rec["headline"]))
+        head = "".join(f"<th>{html.escape(f)}</th>" for f in ["country", "period", *figures, "status"])
+        body = []
+        for key, record, status in rows:
+            code = key.split("/")[1]
+            failed = status is not None and not status["ok"]
+            if record:
+                name = html.escape(record["report"]["country_name"])
+                link = f'<a href="{html.escape(key)}/report.html">{name} ({code})</a>'
+                cells = [link, html.escape(record["report"]["period"])]
+                cells += [_figure(record["headline"].get(f)) for f in figures]
+            else:
+                cells = [code, ""] + [""] * len(figures)
+            if failed:
+                kept = "; the last good report is kept" if record else "; no report yet"
+                cells.append(f'<span class="failed">FAILED: {html.escape(status["error"] or "")}{kept}</span>')
+            else:
+                cells.append("ok")
+            css = ' class="failed-row"' if failed else ""
+            body.append(f"<tr{css}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        parts.append(
+            f"<h2>{role.capitalize()} role: {html.escape(reports.ROLES[role])}</h2>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        )
+    n_failed = sum(1 for _, _, s in entries if s is not None and not s["ok"])
+    summary = f"{len(entries)} reports, {n_failed} failed in their last run."
+    style = (
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
+        "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child,th:first-child"
+        "{text-align:left}.failed{color:#b00020;font-weight:bold}.failed-row{background:#fdecea}"
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>exportrisk reports</title><style>{style}"
+        f"</style></head><body><h1>exportrisk country reports</h1><p>{summary}</p>{''.join(parts)}</body></html>\n"
+    )
+
+
+def _figure(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return "" if value is None else html.escape(str(value))
+
+
+def write_index(reports_dir: Path) -> Path:
+    path = reports_dir / reports.INDEX
+    with atomic_path(path) as tmp:
+        tmp.write_text(index_html(list(read_reports(reports_dir))), encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Matplotlib styles shipped with exportrisk, loadable by dotted name: ``exportrisk.styles.exportrisk``."""

@@ -1,0 +1,370 @@
+"""Country reports: real notebooks through papermill on the real data, their numbers, privacy and failures."""
+
+import json
+import shutil
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+from bs4 import BeautifulSoup
+
+from exportrisk import build, cli, report_runner, reports, scoring
+from exportrisk.clean import clean
+from exportrisk.io import read_table
+from exportrisk.schema import EVIDENCE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
+from tests.conftest import REPO, make_project
+
+SPECS = [
+    reports.ReportSpec("BGR", "licensing"),  # the founding case, from the curated reported licences
+    reports.ReportSpec("CYP", "licensing"),
+    reports.ReportSpec("SAU", "destination"),  # UK (and curated) licences, indicators and Pegasus victims
+]
+NOTEBOOK = reports.TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+    """UK licences, both indices and the victim database fetched like a user would, the curated files, cleaned
+    and scored, and the three reports run once for the session."""
+    root = make_project(
+        tmp_path_factory.mktemp("reports"), ["caat-uk", "pts", "freedomhouse", "pegasus-victims"], shared_datasets
+    )
+    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
+    clean(root / "data" / "raw", root / "data" / "processed")
+    scoring.run(root / "data" / "processed")
+    outcomes = report_runner.run_batch(SPECS, root / "data", root / "reports", progress=False)
+    assert [o.error for o in outcomes] == [None] * 3
+    return root
+
+
+def key_figures(html_path: Path) -> dict[str, str]:
+    """The report's first table (its key figures) as shown: label -> text."""
+    first = BeautifulSoup(html_path.read_text(encoding="utf-8"), "html.parser").find("table")
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in first.find_all("tr")]
+    return {label: value for label, value in (r for r in rows if r)}
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)
+def test_each_report_is_published_with_its_files_and_without_code(project, spec):
+    folder = project / "reports" / spec.key
+    assert {p.name for p in folder.iterdir()} == {"report.ipynb", "report.html", "provenance.json", "figures", "tables"}
+    charts = {p.stem for p in (folder / "figures").iterdir()}
+    assert charts and all(
+        (folder / "figures" / f"{c}.{fmt}").is_file() for c in charts for fmt in ("svg", "png", "pdf")
+    )
+    assert all((folder / "tables" / f"{c}.csv").is_file() for c in charts)  # the table behind each chart
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "from exportrisk import" not in html and "check_parameters" not in html  # code cells left out
+    images = BeautifulSoup(html, "html.parser").select('img[alt^="Chart: "]')
+    assert len(images) == len(charts) and all(i["src"].startswith("data:image/svg+xml;base64,") for i in images)
+    provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["report"]["country_code"] == spec.country_code and provenance["method_versions"] == ["1.0"]
+    assert provenance["notebook_sha256"] and all(len(v) == 64 for v in provenance["inputs"].values())
+    assert "data/processed/score_lines.parquet" in provenance["inputs"]
+    assert "data/raw/pts/PTS-2024.csv" in provenance["inputs"]  # the scores rest on it
+    assert "Sources, data licences, method and checksums" in html and "CC BY-NC-SA 4.0" in html
+    assert not list(folder.parent.glob(f".{spec.country_code}.*"))  # no temporary folder left behind
+
+
+def test_figures_in_the_html_equal_the_librarys_numbers(project):
+    data = project / "data"
+    licences = pd.read_parquet(data / "processed" / "licences.parquet")
+    for spec in SPECS:
+        expected = reports.build_report(report_runner.load_report_data(spec, data), spec).headline
+        shown = key_figures(project / "reports" / spec.key / "report.html")
+        assert list(shown) == list(expected)
+        for label, value in expected.items():
+            assert number(shown[label]) == pytest.approx(value, abs=0.05), (spec.key, label)
+        column = reports.ROLE_COLUMN[spec.role]
+        assert expected["licences"] == licences.loc[licences[column] == spec.country_code, "licence_id"].nunique()
+    to_saudi = licences[licences["destination_country_code"] == "SAU"]
+    states = key_figures(project / "reports" / "destination/SAU/report.html")["licensing states"]
+    assert number(states) == to_saudi["licensing_country_code"].nunique() == 1  # the UK (no Dutch data here)
+    behind = pd.read_csv(project / "reports" / "destination/SAU/tables/licences_and_indicators.csv")
+    bars = behind[behind["panel"] == "licences"].set_index(["year", "series"])["value"]
+    counted = to_saudi.groupby([to_saudi["decision_date"].dt.year, "licensing_country_code"])["licence_id"].nunique()
+    assert bars.to_dict() == counted.to_dict()
+    lines = behind[behind["panel"] == "indicators"]
+    pts_2014 = lines.loc[(lines["series"] == "pts_a") & (lines["year"] == 2014), "value"]
+    indicators = pd.read_parquet(project / "data" / "processed" / "indicators.parquet")
+    published = indicators[(indicators["country_code"] == "SAU") & (indicators["indicator_code"] == "pts_a")]
+    latest = published[published["year"] == 2014].sort_values("published_date")["value"].iloc[-1]
+    assert pts_2014.tolist() == [(latest - 1) / 4 * 100]  # PTS 1-5 on the 0-100 risk scale
+
+
+def test_no_victim_name_appears_in_any_report_file(project, shared_datasets):
+    names = pd.read_csv(shared_datasets / "pegasus-victims" / "data-pegasus-victims.csv")["name"].dropna()
+    names = {n.strip().casefold() for n in names if len(n.strip()) > 3}
+    saudi = (project / "reports" / "destination/SAU/report.html").read_text(encoding="utf-8")
+    assert "targeting incident" in saudi and "journalist" in saudi  # the victim entries are reported, unnamed
+    files = [p for p in (project / "reports").rglob("*") if p.suffix in (".html", ".ipynb", ".csv", ".json", ".svg")]
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text(encoding="utf-8").casefold()
+        assert not [n for n in names if n in text], path
+
+
+def failing_template(folder: Path) -> Path:
+    """The real template with a last cell that fails for Cyprus only."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('assert country != "CYP", "simulated failure"'))
+    path = folder / "failing.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_failing_country_neither_stops_the_batch_nor_replaces_its_last_good_report(project, tmp_path):
+    reports_dir = project / "reports"
+    good = {p: p.read_bytes() for p in (reports_dir / "licensing/CYP").rglob("*") if p.is_file()}
+    saudi = {p: p.read_bytes() for p in (reports_dir / "destination/SAU/figures").iterdir()}
+    outcomes = report_runner.run_batch(SPECS, project / "data", reports_dir, template=failing_template(tmp_path))
+    assert [(o.key, o.ok) for o in outcomes] == [
+        ("destination/SAU", True),
+        ("licensing/BGR", True),
+        ("licensing/CYP", False),
+    ]
+    assert outcomes[2].error == "AssertionError: simulated failure"
+    assert {p: p.read_bytes() for p in (reports_dir / "licensing/CYP").rglob("*") if p.is_file()} == good
+    assert not list((reports_dir / "licensing").glob(".CYP.*"))
+    # the Saudi report ran again in another run: its charts are the same bytes (SVG and PDF carry no date)
+    assert {p: p.read_bytes() for p in (reports_dir / "destination/SAU/figures").iterdir()} == saudi
+
+    index = BeautifulSoup((reports_dir / "index.html").read_text(encoding="utf-8"), "html.parser")
+    rows = {tr.find("td").get_text(): tr for tr in index.find_all("tr") if tr.find("td")}
+    assert set(rows) == {"Bulgaria (BGR)", "Cyprus (CYP)", "Saudi Arabia (SAU)"}
+    assert "FAILED: AssertionError: simulated failure; the last good report is kept" in rows["Cyprus (CYP)"].get_text()
+    assert rows["Saudi Arabia (SAU)"].find("a")["href"] == "destination/SAU/report.html"
+    assert "6" in [td.get_text() for td in rows["Saudi Arabia (SAU)"].find_all("td")]  # its evidence items
+    status = json.loads((reports_dir / "status.json").read_text(encoding="utf-8"))
+    assert status["licensing/CYP"]["ok"] is False and status["licensing/BGR"]["ok"] is True
+
+
+def test_the_command_exits_non_zero_when_a_report_fails(project, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EXPORTRISK_ROOT", str(project))
+    monkeypatch.setattr(reports, "TEMPLATE", failing_template(tmp_path))
+    assert cli.main(["report", "--country", "Cyprus", "--role", "licensing"]) == 1
+    assert "licensing/CYP: failed: AssertionError: simulated failure" in capsys.readouterr().out
+    monkeypatch.setattr(reports, "TEMPLATE", NOTEBOOK)
+    assert cli.main(["report", "--country", "cyp", "--role", "licensing"]) == 0
+    status = json.loads((project / "reports" / "status.json").read_text(encoding="utf-8"))
+    assert status["licensing/CYP"]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--country", "Atlantis", "--role", "licensing"], "parameter country: 'Atlantis' is not an ISO 3166"),
+        (["--country", "Diverse landen", "--role", "licensing"], "names no single country (multiple)"),
+        (
+            ["--country", "NLD", "--role", "sideways"],
+            "parameter role: 'sideways' is not one of: licensing, destination",
+        ),
+        (["--country", "NLD", "--role", "licensing", "--period", "2015-2010"], "'2015-2010' ends before it starts"),
+        (["--role", "licensing"], "give either --country"),
+    ],
+)
+def test_unknown_parameters_stop_the_command_with_one_line(argv, message, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPORTRISK_ROOT", str(tmp_path))
+    assert cli.main(["report", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("parameters", "line"),
+    [
+        ({"country": "Atlantis"}, "error: parameter country: 'Atlantis' is not an ISO 3166 alpha-3 code"),
+        ({"role": "sideways"}, "error: parameter role: 'sideways' is not one of: licensing, destination"),
+    ],
+)
+def test_unknown_parameters_stop_the_notebook_with_one_line(project, tmp_path, parameters, line):
+    given = {"country": "BGR", "role": "licensing", "data_dir": str(project / "data"), "output_dir": str(tmp_path)}
+    with pytest.raises(papermill.PapermillExecutionError) as failed:
+        papermill.execute_notebook(
+            str(NOTEBOOK),
+            str(tmp_path / "out.ipynb"),
+            parameters={**given, **parameters},
+            engine_name=report_runner.ENGINE,
+            kernel_name=report_runner.KERNEL,
+            progress_bar=False,
+        )
+    assert failed.value.ename == "ParameterError"
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].traceback[0].startswith(line) and len(errors[0].traceback) == 1
+
+
+def test_the_committed_notebook_is_clean_and_in_sync_with_its_script():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "strip outputs: jupytext --sync"
+    assert "parameters" in code[0].metadata.get("tags", [])
+    script = jupytext.read(NOTEBOOK.with_suffix(".py"))
+
+    def cells(notebook) -> list[tuple[str, str, list[str]]]:
+        return [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells]
+
+    assert cells(script) == cells(nb), "the pair differs: run `jupytext --sync notebooks/country_report.py`"
+
+
+# --- the content, on small tables ---
+
+
+def lines_frame() -> pd.DataFrame:
+    rows = [
+        # licence a: two lines sharing one published value, the second riskier
+        ("a", 1, "2014-03-01", "issued", "SAU", 1000.0, 2, None),
+        ("a", 2, "2014-03-01", "issued", "ARE", 1000.0, 2, None),
+        ("b", 1, "2015-06-01", "refused", "SAU", None, 1, "2;7"),
+        ("c", 1, "2015-07-01", "issued", "FRA", 50.0, 1, None),
+    ]
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "licence_id",
+            "line_no",
+            "decision_date",
+            "outcome",
+            "destination_country_code",
+            "value",
+            "value_shared_by",
+            "refusal_criteria",
+        ],
+    )
+    df = df.assign(
+        licensing_country_code="GBR",
+        currency_code="GBP",
+        source="caat-uk",
+        destination_type="country",
+        destination_raw=df["destination_country_code"],
+        goods_category="military",
+        licence_kind="export",
+        confidence="official",
+    )
+    return conform(df, LICENCES)
+
+
+def scores_frame(lines: pd.DataFrame) -> pd.DataFrame:
+    """A small score_lines frame in the declared columns, as the scorer writes it."""
+    scores = pd.DataFrame(
+        {
+            "licence_id": lines["licence_id"],
+            "line_no": lines["line_no"],
+            "score": [40.0, 80.0, 55.0, 10.0],
+            "band": ["Moderate", "Very high", "High", "Low"],
+            "coverage": [1.0, 0.75, 1.0, 1.0],
+            "method_version": "1.0",
+        }
+    )
+    return conform(scores, SCORE_LINES)
+
+
+def test_a_licence_counts_once_by_its_highest_line_and_its_value_once():
+    scored = reports.scored_lines(lines_frame(), scores_frame(lines_frame()))
+    units = reports.licence_units(scored).set_index("licence_id")
+    assert units.loc["a", "score"] == 80.0 and units.loc["a", "band"] == "Very high"
+    assert units.loc["a", "value"] == 1000.0  # 1000 published once for two destinations
+    assert pd.isna(units.loc["b", "value"]) and units.loc["a", "n_lines"] == 2
+    yearly = reports.by_year_and_band(units.reset_index())
+    assert yearly[["year", "band", "licences"]].values.tolist() == [
+        [2014, "Very high", 1],
+        [2015, "Low", 1],
+        [2015, "High", 1],
+    ]
+
+
+def test_a_destination_report_counts_only_the_lines_to_it():
+    spec = reports.ReportSpec("SAU", "destination")
+    lines = reports.select_lines(lines_frame(), spec)
+    units = reports.licence_units(reports.scored_lines(lines, scores_frame(lines_frame())))
+    assert units.set_index("licence_id")["score"].to_dict() == {"a": 40.0, "b": 55.0}  # a's line to SAU only
+    assert units.set_index("licence_id").loc["a", "value"] == 500.0  # its share of the shared value
+
+
+def test_refusals_are_counted_per_criterion_cited():
+    units = reports.licence_units(reports.scored_lines(lines_frame(), scores_frame(lines_frame())))
+    refused = reports.refusals(units)
+    assert refused.values.tolist() == [
+        ["2", "human rights and internal repression", 1],
+        ["7", "risk of diversion or re-export", 1],
+    ]
+    assert "1 cite Criterion 2" in reports.refusals_text(refused, units)
+
+
+def test_country_parameters_accept_codes_and_the_names_the_mappings_know():
+    assert reports.check_parameters("nld", "licensing").country_code == "NLD"
+    assert reports.check_parameters("Bulgaria", "licensing").country_code == "BGR"
+    assert reports.check_parameters("Saoedi-Arabië", "destination").country_code == "SAU"  # the Dutch source's
+    assert reports.check_parameters("GBR", "licensing", "2010-2015").period == "2010-2015"
+    assert reports.parse_period("2014") == (2014, 2014) and reports.parse_period("-2012") == (None, 2012)
+    with pytest.raises(reports.ParameterError, match="not YYYY"):
+        reports.parse_period("last year")
+
+
+def test_evidence_is_listed_once_per_piece_with_the_kind_of_person_targeted(project):
+    evidence = read_table(project / "data" / "processed" / "evidence.parquet", EVIDENCE)
+    mexico = evidence[evidence["country_code"] == "MEX"]
+    listing = reports.evidence_listing(mexico)
+    assert listing["evidence"].is_unique and set(listing["evidence"]) == set(mexico["evidence_id"])
+    victims = listing[listing["evidence"].str.startswith("pegasus-victims:")]
+    assert len(victims) == mexico["victim_id"].nunique() > 0
+    assert set(victims["person targeted"]) <= {r.replace("_", " ") for r in VICTIM_ROLE_TYPES}
+    assert "victim_id" not in listing  # pseudonymous ids appear only inside evidence ids, names never
+
+
+# --- the build ---
+
+
+def run_steps(*args, **kwargs) -> list[build.StepResult]:
+    return list(build.run_steps(*args, **kwargs))
+
+
+def test_build_runs_a_step_again_only_when_its_inputs_code_or_parameters_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPORTRISK_ROOT", str(tmp_path))
+    source, middle, final = tmp_path / "in.txt", tmp_path / "mid.txt", tmp_path / "out.txt"
+    source.write_text("one")
+    runs: list[str] = []
+
+    def step(name: str, inputs: list[Path], output: Path, params: dict, ok: bool = True) -> build.Step:
+        def run() -> tuple[bool, str]:
+            runs.append(name)
+            output.write_text("".join(p.read_text() for p in inputs))
+            return ok, "ran"
+
+        return build.Step(name, lambda: inputs, lambda: [], params, [output], run)
+
+    state = tmp_path / "state.json"
+    steps = lambda p=1: [step("first", [source], middle, {"p": p}), step("second", [middle], final, {})]  # noqa: E731
+    assert [r.status for r in run_steps(steps(), state)] == ["done", "done"]
+    assert [r.status for r in run_steps(steps(), state)] == ["skipped", "skipped"]
+    source.write_text("two")
+    assert run_steps(steps(), state)[0].detail == "ran (inputs changed)"
+    assert runs == ["first", "second", "first", "second"]
+    run_steps(steps(p=2), state)  # a parameter: first reruns, its output is the same, second is skipped
+    assert runs[-1] == "first"
+    final.unlink()
+    assert run_steps(steps(p=2), state)[1].detail == "ran (out.txt is missing)"
+    failing = [step("first", [source], middle, {"p": 2}, ok=False)]
+    assert run_steps(failing, state, force=True)[0].status == "incomplete"
+    assert run_steps(failing, state)[0].status == "incomplete"  # an incomplete step is tried again
+
+
+def test_a_steps_code_is_the_modules_it_imports():
+    package = Path(build.__file__).parent
+
+    def code(entry: str) -> set[str]:
+        return {p.relative_to(package).as_posix() for p in build.imported_modules([entry])}
+
+    score, report, clean_code = code("exportrisk.scoring"), code("exportrisk.report_runner"), code("exportrisk.clean")
+    assert {"scoring.py", "network.py", "schema.py", "__init__.py"} <= score and "reports.py" not in score
+    assert {"reports.py", "report_runner.py"} <= report and "scoring.py" not in report
+    assert "sources/caat_uk.py" in clean_code and "scoring.py" not in clean_code
+    assert "build.py" not in score | report | clean_code  # running the steps is not part of what they make
