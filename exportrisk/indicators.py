@@ -420,6 +420,10 @@ def indicators_as_of_many(
     values = indicators.sort_values(["published_date", "year"], kind="stable")
     values = values.drop_duplicates(["country_code", "indicator_code", "published_date"], keep="last")
     by = ["country_code", "indicator_code"]
+    if grid.empty or values.empty:  # nothing to find (an offline project has no indicators); merge_asof needs rows
+        none = values[["indicator_code", *VALUE_COLUMNS]].iloc[:0].reset_index(drop=True)
+        flags = {"years_behind": pd.Series(dtype="Int64"), "is_stale": pd.Series(dtype="boolean")}
+        return pd.concat([asked.iloc[:0].reset_index(drop=True), none.assign(**flags)], axis=1)
     found = pd.merge_asof(
         grid, values[[*by, *VALUE_COLUMNS]], left_on="date", right_on="published_date", by=by, allow_exact_matches=False
     ).dropna(subset=["published_date"])

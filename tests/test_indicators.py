@@ -295,3 +295,11 @@ def test_a_typo_in_a_mapping_stops_with_a_clear_error(tmp_path):
     (tmp_path / "rsf.yaml").write_text(spec, encoding="utf-8")
     with pytest.raises(InputError, match="unknown key 'valuse'"):
         ind.load_spec(tmp_path / "rsf.yaml", "rsf")
+
+
+def test_as_of_with_no_indicators_finds_nothing_instead_of_failing(table: pd.DataFrame) -> None:
+    """An offline project has no indicator data: scoring must still run on what there is."""
+    queries = pd.DataFrame({"country_code": ["MEX", "ARE"], "date": pd.to_datetime(["2019-01-01", "2020-01-01"])})
+    found = ind.indicators_as_of_many(table.iloc[:0], queries)
+    assert found.empty
+    assert list(found.columns) == list(ind.indicators_as_of_many(table, queries).columns)
