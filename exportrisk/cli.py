@@ -159,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
                 metavar="DIR",
                 help="copy from a local mirror laid out like data/raw/",
             )
+        if name == "fetch":
             sp.add_argument("--source", action="append", help="only this source (repeatable)")
         if name in ("score", "sensitivity", "checks"):
             sp.add_argument(

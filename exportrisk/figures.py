@@ -77,37 +77,34 @@ def chart_html(svg: Path, title: str) -> str:
     return f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" style="max-width:100%">'
 
 
+def html_cell(value: object, column: str = "") -> str:
+    """One value as a report states it: integers with thousands separators (not years), other numbers to one
+    decimal, dates as days, URLs as links, text escaped."""
+    if column == "year" and isinstance(value, numbers.Integral):
+        return str(value)
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}"
+    if isinstance(value, numbers.Real):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    text = html.escape(str(value))
+    return f'<a href="{text}">{text}</a>' if text.startswith(("http://", "https://")) else text
+
+
 def html_table(table: pd.DataFrame, max_rows: int = 25) -> str:
-    """A table as plain HTML (no random ids, unlike a pandas Styler), URLs as links, long tables cut.
-
-    Numbers are shown as the report states them: integers with thousands separators (not years), others to
-    one decimal.
-    """
-
-    def cell(value: object, column: str) -> str:
-        if column == "year" and isinstance(value, numbers.Integral):
-            return str(value)
-        if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-            return ""
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, numbers.Integral):
-            return f"{value:,}"
-        if isinstance(value, numbers.Real):
-            return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-        if isinstance(value, pd.Timestamp):
-            return value.strftime("%Y-%m-%d")
-        text = html.escape(str(value))
-        if text.startswith(("http://", "https://")):
-            return f'<a href="{text}">{text}</a>'
-        return text
-
+    """A table as plain HTML (no random ids, unlike a pandas Styler), values as html_cell shows them, long
+    tables cut."""
     if table.empty:
         return "<p><em>None.</em></p>"
     shown = table.head(max_rows)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{cell(v, c)}</td>" for v, c in zip(row, shown.columns, strict=True)) + "</tr>"
+        "<tr>" + "".join(f"<td>{html_cell(v, c)}</td>" for v, c in zip(row, shown.columns, strict=True)) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
     )
     more = f"<p><em>First {max_rows} of {len(table):,} rows; all in the CSV.</em></p>" if len(table) > max_rows else ""

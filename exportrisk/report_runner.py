@@ -50,6 +50,7 @@ from exportrisk import config, pseudonyms, reports
 from exportrisk.entities import fold
 from exportrisk.errors import InputError
 from exportrisk.fetch import MANIFEST, sha256
+from exportrisk.figures import html_cell
 from exportrisk.indicators import SPEC_DIR, load_spec
 from exportrisk.io import atomic_path, write_json
 from exportrisk.registry import sources
@@ -462,7 +463,8 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
         rows = [e for e in entries if e[0].startswith(f"{role}/")]
         if not rows:
             continue
-        figures = list(dict.fromkeys(k for _, rec, _ in rows if rec for k in rec["headline"]))
+        shown = {key: {f["figure"]: f["value"] for f in rec["headline"]} for key, rec, _ in rows if rec}
+        figures = list(dict.fromkeys(label for values in shown.values() for label in values))
         head = "".join(f"<th>{html.escape(f)}</th>" for f in ["country", "period", *figures, "status"])
         body = []
         for key, record, status in rows:
@@ -472,7 +474,7 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
                 name = html.escape(record["report"]["country_name"])
                 link = f'<a href="{html.escape(key)}/report.html">{name} ({code})</a>'
                 cells = [link, html.escape(record["report"]["period"])]
-                cells += [_figure(record["headline"].get(f)) for f in figures]
+                cells += [html_cell(shown[key].get(f)) for f in figures]
             else:
                 cells = [code, ""] + [""] * len(figures)
             if failed:
@@ -497,14 +499,6 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>exportrisk reports</title><style>{style}"
         f"</style></head><body><h1>exportrisk country reports</h1><p>{summary}</p>{''.join(parts)}</body></html>\n"
     )
-
-
-def _figure(value: object) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return "" if value is None else html.escape(str(value))
 
 
 def write_index(reports_dir: Path) -> Path:

@@ -735,7 +735,9 @@ def build_report(data: ReportData, spec: ReportSpec) -> Report:
 
 
 def headline_table(report: Report) -> pd.DataFrame:
-    return pd.DataFrame({"figure": list(report.headline), "value": list(report.headline.values())})
+    """The key figures as a two-column table (values kept as they are: counts stay integers)."""
+    values = pd.Series(list(report.headline.values()), dtype=object)
+    return pd.DataFrame({"figure": list(report.headline), "value": values})
 
 
 def provenance_text(report: Report) -> str:
@@ -759,7 +761,7 @@ def provenance(report: Report) -> dict[str, object]:
     return {
         "report": {**dataclasses.asdict(spec), "country_name": spec.country_name, "period": spec.period_label},
         "title": report.title,
-        "headline": report.headline,
+        "headline": headline_table(report).to_dict(orient="records"),  # a list: JSON keys get sorted
         "exportrisk_version": __version__,
         "method_versions": report.method_versions,
         "sources": report.sources.to_dict(orient="records"),
