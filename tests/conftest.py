@@ -1,9 +1,13 @@
 """Shared fixtures: the real public datasets beside the checkout, and projects cleaned from them."""
 
+import contextlib
+import io
+import shutil
 from pathlib import Path
 
 import pytest
 
+from exportrisk import cli
 from exportrisk.clean import CleanResult, clean
 from exportrisk.fetch import fetch_all
 
@@ -24,6 +28,28 @@ def make_project(root: Path, sources: list[str], mirror: Path) -> Path:
     results = fetch_all(raw, mirror, sources)
     assert all(r.status == "fetched" for r in results), results
     return root
+
+
+def with_curated(root: Path) -> Path:
+    """Add the committed curated folder to a project's raw data."""
+    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
+    return root
+
+
+def cleaned_project(root: Path, sources: list[str], mirror: Path) -> Path:
+    """The named sources fetched from the mirror and the curated folder, cleaned: a researcher's project."""
+    with_curated(make_project(root, sources, mirror))
+    clean(root / "data" / "raw", root / "data" / "processed")
+    return root
+
+
+def run_cli(root: Path, *args: str) -> str:
+    """Run the exportrisk command on the project at ``root``, require success, return what it printed."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.setenv("EXPORTRISK_ROOT", str(root))
+        assert cli.main(list(args)) == 0
+    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

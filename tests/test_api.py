@@ -3,7 +3,6 @@ researcher's own selection, the network and as-of queries, tables for reading, a
 
 import functools
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,27 +13,20 @@ from matplotlib.figure import Figure
 
 import exportrisk as er
 from exportrisk import scoring
-from exportrisk.clean import clean
 from exportrisk.errors import InputError
 from exportrisk.plots import BAND_COLOURS
 from exportrisk.registry import sources
 from exportrisk.schema import BANDS, INDETERMINATE
-from tests.conftest import REPO, make_project
+from tests.conftest import REPO, cleaned_project, make_project, with_curated
 
 KEY = ["licence_id", "line_no"]
-
-
-def with_curated(root: Path) -> Path:
-    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
-    return root
 
 
 @functools.cache
 def scored_project(base: Path, mirror: Path) -> Path:
     """Every registered source fetched from the mirror, and the committed curated folder, cleaned and scored: a
     researcher's project after `make reports`. Built once per session, for whichever test module asks first."""
-    root = with_curated(make_project(base / "explore", sorted(sources()), mirror))
-    clean(root / "data" / "raw", root / "data" / "processed")
+    root = cleaned_project(base / "explore", sorted(sources()), mirror)
     scoring.run(root / "data" / "processed")
     return root
 

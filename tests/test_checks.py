@@ -3,7 +3,6 @@ and every check on the real cleaned data through the command."""
 
 import contextlib
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +10,8 @@ import pandas as pd
 import pytest
 
 from exportrisk import checks, cli, scoring
-from exportrisk.clean import clean
 from exportrisk.schema import INDICATORS, LICENCES, conform
-from tests.conftest import REPO, make_project
+from tests.conftest import cleaned_project, run_cli
 
 SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
 
@@ -87,14 +85,9 @@ def test_interception_value_reads_freedom_house_status_as_of_the_decision_and_co
 @pytest.fixture(scope="session")
 def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> tuple[Path, pd.DataFrame, str]:
     """The real sources and the committed curated folder, cleaned, then `exportrisk checks`: root, table, output."""
-    root = make_project(tmp_path_factory.mktemp("checks"), SOURCES, shared_datasets)
-    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
-    clean(root / "data" / "raw", root / "data" / "processed")
-    out = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
-        mp.setenv("EXPORTRISK_ROOT", str(root))
-        assert cli.main(["checks"]) == 0
-    return root, pd.read_csv(root / "data" / "processed" / "checks.csv"), out.getvalue()
+    root = cleaned_project(tmp_path_factory.mktemp("checks"), SOURCES, shared_datasets)
+    printed = run_cli(root, "checks")
+    return root, pd.read_csv(root / "data" / "processed" / "checks.csv"), printed
 
 
 def figures(table: pd.DataFrame, check: str) -> pd.DataFrame:

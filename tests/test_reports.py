@@ -1,7 +1,6 @@
 """Country reports: real notebooks through papermill on the real data, their numbers, privacy and failures."""
 
 import json
-import shutil
 from pathlib import Path
 
 import jupytext
@@ -12,10 +11,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from exportrisk import build, cli, report_runner, reports, scoring
-from exportrisk.clean import clean
 from exportrisk.io import read_table
 from exportrisk.schema import EVIDENCE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
-from tests.conftest import REPO, make_project
+from tests.conftest import cleaned_project
 
 SPECS = [
     reports.ReportSpec("BGR", "licensing"),  # the founding case, from the curated reported licences
@@ -29,11 +27,8 @@ NOTEBOOK = reports.TEMPLATE
 def project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
     """UK licences, both indices and the victim database fetched like a user would, the curated files, cleaned
     and scored, and the three reports run once for the session."""
-    root = make_project(
-        tmp_path_factory.mktemp("reports"), ["caat-uk", "pts", "freedomhouse", "pegasus-victims"], shared_datasets
-    )
-    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
-    clean(root / "data" / "raw", root / "data" / "processed")
+    sources = ["caat-uk", "pts", "freedomhouse", "pegasus-victims"]
+    root = cleaned_project(tmp_path_factory.mktemp("reports"), sources, shared_datasets)
     scoring.run(root / "data" / "processed")
     outcomes = report_runner.run_batch(SPECS, root / "data", root / "reports", progress=False)
     assert [o.error for o in outcomes] == [None] * 3

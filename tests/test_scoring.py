@@ -1,9 +1,6 @@
 """Scoring: each component and floor on hand-made frames (expected values worked out by hand), the
 no-look-ahead property, and known cases on the real UK, Dutch and curated data."""
 
-import contextlib
-import io
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exportrisk import cli, scoring
-from exportrisk.clean import clean
 from exportrisk.errors import InputError
 from exportrisk.io import read_table
 from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS, SCORE_LINES, SCORES, conform
-from tests.conftest import REPO, make_project
+from tests.conftest import cleaned_project, run_cli
 
 SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
 EX_ANTE = [c for c in SCORE_LINES.columns if c not in ("hindsight_score", "hindsight_band", "reassessment_date")]
@@ -457,16 +453,11 @@ class Scored:
 @pytest.fixture(scope="session")
 def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Scored:
     """The UK, Dutch, indicator and victim sources with the committed curated folder, cleaned and scored."""
-    root = make_project(tmp_path_factory.mktemp("scoring"), SOURCES, shared_datasets)
-    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
-    clean(root / "data" / "raw", root / "data" / "processed")
-    out = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
-        mp.setenv("EXPORTRISK_ROOT", str(root))
-        assert cli.main(["score"]) == 0
+    root = cleaned_project(tmp_path_factory.mktemp("scoring"), SOURCES, shared_datasets)
+    printed = run_cli(root, "score")
     processed = root / "data" / "processed"
     first = {n: (processed / f"{n}.parquet").read_bytes() for n in ("scores", "score_lines")}
-    return Scored(processed, first, out.getvalue())
+    return Scored(processed, first, printed)
 
 
 NAMED = {  # first operator evidence naming the state, in the curated findings and the victim database

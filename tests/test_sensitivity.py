@@ -1,7 +1,6 @@
 """Weight sensitivity: the draws, band stability near and far from band edges, Kendall tau, and the command on
 the real data (recombining equals rescoring, same seed same bytes)."""
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +8,9 @@ import pandas as pd
 import pytest
 
 from exportrisk import cli, scoring, sensitivity
-from exportrisk.clean import clean
 from exportrisk.io import read_table
 from exportrisk.schema import SCORES, SENSITIVITY
-from tests.conftest import REPO, make_project
+from tests.conftest import cleaned_project, run_cli
 
 SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
 
@@ -110,12 +108,8 @@ def test_kendall_tau_b_of_a_ranking_with_itself_its_reverse_and_hand_computed_ca
 @pytest.fixture(scope="session")
 def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
     """The real sources and the committed curated folder, cleaned and scored; returns the project root."""
-    root = make_project(tmp_path_factory.mktemp("sensitivity"), SOURCES, shared_datasets)
-    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
-    clean(root / "data" / "raw", root / "data" / "processed")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EXPORTRISK_ROOT", str(root))
-        assert cli.main(["score"]) == 0
+    root = cleaned_project(tmp_path_factory.mktemp("sensitivity"), SOURCES, shared_datasets)
+    run_cli(root, "score")
     return root
 
 
