@@ -105,7 +105,7 @@ class RawCells:
     malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["source_row", "message", "text"]))
 
 
-def _checked(obj: object, allowed: set[str], where: str, path: Path, required: set[str] | None = None) -> dict:
+def checked_keys(obj: object, allowed: set[str], where: str, path: Path, required: set[str] | None = None) -> dict:
     """A YAML mapping with only known keys and all required ones: a typo must stop the run, not drop a column."""
     if not isinstance(obj, dict):
         raise InputError(path, f"{where} must be a mapping")
@@ -119,16 +119,16 @@ def _checked(obj: object, allowed: set[str], where: str, path: Path, required: s
 
 
 def _file_spec(entry: object, where: str, path: Path, indicators: dict[str, Indicator]) -> FileSpec:
-    fs = FileSpec(**_checked(entry, {f.name for f in fields(FileSpec)}, where, path, {"file", "values"}))
+    fs = FileSpec(**checked_keys(entry, {f.name for f in fields(FileSpec)}, where, path, {"file", "values"}))
     if fs.layout not in LAYOUTS:
         raise InputError(path, f"{where}: unknown layout {fs.layout!r} (known: {', '.join(LAYOUTS)})")
     undeclared = sorted(set(fs.values) - set(indicators))
     if undeclared:
         raise InputError(path, f"{where} reads undeclared indicator {undeclared[0]!r}")
     if fs.layout == "long":
-        _checked(entry, set(entry), where, path, {"country", "year", "edition"})
-        _checked(fs.year, {"column", "offset"}, f"{where}.year", path, {"column"})
-        if len(_checked(fs.edition, {"column", "value"}, f"{where}.edition", path, set())) != 1:
+        checked_keys(entry, set(entry), where, path, {"country", "year", "edition"})
+        checked_keys(fs.year, {"column", "offset"}, f"{where}.year", path, {"column"})
+        if len(checked_keys(fs.edition, {"column", "value"}, f"{where}.edition", path, set())) != 1:
             raise InputError(path, f"{where}.edition needs either 'column' or 'value'")
     return replace(fs, sheets=tuple(fs.sheets))
 
@@ -141,16 +141,18 @@ def load_spec(path: Path, source: str) -> IndicatorSpec:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(path, f"not valid YAML: {exc}") from None
-    doc = _checked(doc, {"indicators", "missing", "published", "files"}, "the mapping", path, {"indicators", "files"})
+    doc = checked_keys(
+        doc, {"indicators", "missing", "published", "files"}, "the mapping", path, {"indicators", "files"}
+    )
     indicators = {}
     for code, entry in doc["indicators"].items():
         needed = {"title", "scale", "higher_is_worse"}
-        e = _checked(entry, {*needed, "labels"}, f"indicator {code!r}", path, needed)
+        e = checked_keys(entry, {*needed, "labels"}, f"indicator {code!r}", path, needed)
         low, high = e["scale"]
         labels = {str(k): float(v) for k, v in (e.get("labels") or {}).items()}
         indicators[code] = Indicator(code, e["title"], float(low), float(high), bool(e["higher_is_worse"]), labels)
-    published = _checked(doc.get("published"), {"lag"}, "published", path)
-    lag = _checked(published["lag"], {"years_after", "month", "day"}, "published.lag", path)
+    published = checked_keys(doc.get("published"), {"lag"}, "published", path)
+    lag = checked_keys(published["lag"], {"years_after", "month", "day"}, "published.lag", path)
     files = [_file_spec(entry, f"files[{i}]", path, indicators) for i, entry in enumerate(doc["files"])]
     missing = {str(k): str(v) for k, v in (doc.get("missing") or {}).items()}
     return IndicatorSpec(source, indicators, missing, (lag["years_after"], lag["month"], lag["day"]), tuple(files))

@@ -135,7 +135,8 @@ def licences_by_year_and_state(table: pd.DataFrame, title: str, source: str) -> 
     """Licences per decision year, stacked by licensing state. ``table``: year, licensing_country, licences."""
     fig, (ax,) = new_figure()
     with styled():
-        _bars_by_series(ax, table.rename(columns={"licensing_country": "series", "licences": "value"}))
+        counts = table[["year", "licensing_country", "licences"]]  # the table may carry value too: not charted
+        _bars_by_series(ax, counts.rename(columns={"licensing_country": "series", "licences": "value"}))
         _title(ax, title)
         _years_axis(ax, "Decision year")
         _legend_below(fig, [ax])

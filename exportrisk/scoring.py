@@ -29,7 +29,7 @@ from exportrisk.config import METADATA_DIR
 from exportrisk.controlcodes import Rule, classify_code
 from exportrisk.errors import InputError
 from exportrisk.evidence import country_evidence_as_of
-from exportrisk.indicators import SPEC_DIR, _checked, indicators_as_of_many, load_spec
+from exportrisk.indicators import SPEC_DIR, checked_keys, indicators_as_of_many, load_spec
 from exportrisk.io import read_table, write_parquet
 from exportrisk.parse import per_unique
 from exportrisk.registry import sources
@@ -195,7 +195,7 @@ def _typed(kind: object, value: object, where: str, path: Path) -> object:
     if dataclasses.is_dataclass(kind):
         fields = dataclasses.fields(kind)
         required = {f.name for f in fields if f.default is dataclasses.MISSING}
-        mapping = _checked(value, {f.name for f in fields}, where or "the file", path, required)
+        mapping = checked_keys(value, {f.name for f in fields}, where or "the file", path, required)
         hints = typing.get_type_hints(kind)
         return kind(**{k: _typed(hints[k], v, f"{where}.{k}" if where else k, path) for k, v in mapping.items()})
     if origin is dict:

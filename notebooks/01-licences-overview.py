@@ -50,7 +50,7 @@ states = units.groupby(["licensing_country_code", "source"]).agg(
 er.display(states.reset_index())
 
 # %%
-by_state = reports.by_year_and_state(units)[["year", "licensing_country", "licences"]]
+by_state = reports.by_year_and_state(units)
 er.plots.licences_by_year_and_state(by_state, "Licences per decision year and licensing state", source)
 
 # %% [markdown]
