@@ -6,19 +6,20 @@ folded for case and spacing: the same person keeps the same id across rows, runs
 id cannot be turned back into the name without the salt.
 
 The salt comes from the environment variable ``EXPORTRISK_PSEUDONYM_SALT``, else the project's public
-default below. That is a trade-off. With the public default, ids are the same on every machine (re-runs
-are byte-identical, collaborators and releases can be joined on them), but anyone holding the public
-source list can recompute them: they keep names out of our tables and reports, they do not protect
-against a determined adversary. Set a secret salt when outputs leave the team or are combined with
-unpublished victims: ids then resist a dictionary attack, but differ between installations, and the
-link to earlier outputs is lost with the salt. There is no private output with names: whoever needs a
-name has the source file and the row number (source_row) every line keeps.
+default below. With the public default, ids are the same on every machine (re-runs are byte-identical,
+collaborators can join on them), but anyone holding the public source list can recompute them. So the ids
+stay in the processed tables, the researcher's own view, and never reach a published page: reports
+count victim entries instead of listing their ids (exportrisk.reports), and the publishing guard refuses a
+page that holds one. Set a secret salt when processed tables themselves leave the team. There is no
+private output with names: whoever needs a name has the source file and the row number (source_row).
 
 Names also hide in other fields: URL slugs ("/first-last-targeted-by-..."), affiliations ("wife of ...").
-``name_pattern`` finds any of a file's names in text whatever the case, accents and separators, so that
-such URLs are dropped and, as a last guard, output that still names a victim is never written.
+``name_pattern`` finds any part of a file's names (a word of four letters or more, or a title with the
+next word) whatever the case, accents and separators, so that such URLs are dropped and, as a last guard,
+output that still names a victim is never written.
 """
 
+import functools
 import hashlib
 import hmac
 import os
@@ -26,6 +27,7 @@ import re
 from urllib.parse import unquote
 
 import pandas as pd
+import pycountry
 
 from exportrisk.countries import normalise
 from exportrisk.entities import fold
@@ -35,6 +37,8 @@ from exportrisk.parse import per_unique
 SALT_ENV = "EXPORTRISK_PSEUDONYM_SALT"
 DEFAULT_SALT = "exportrisk-public-pseudonym-salt-v1"
 NEVER = re.compile(r"(?!)")
+# An evidence id that holds a victim's pseudonymous id ('pegasus-victims:v-0123456789abcdef', '-2' for a repeat).
+VICTIM_EVIDENCE_ID = re.compile(r"[\w.-]+:v-[0-9a-f]{16}(?:-\d+)?")
 
 
 def salt() -> bytes:
@@ -51,17 +55,47 @@ def pseudonymise(names: pd.Series, key: bytes) -> pd.Series:
     return per_unique(names, one)
 
 
-def name_pattern(names: pd.Series) -> re.Pattern[str]:
-    """A regex finding any of ``names`` in folded text, its words separated by anything or nothing.
+# Words of the database's name column that name no person: organisations, kinds of person and connectors
+# ("Al Jazeera #12", "Staff of Princess ...", "Saudi activist #1"), reviewed against every entry of the Pegasus
+# victim database. Words of country names are never treated as names either (a report on El Salvador must be
+# able to say so). Every other word of four letters or more is part of a name.
+ORGANISATIONS_AND_KINDS = ("activist", "amnesty", "bchr", "bint", "binti", "giei", "individual", "international")
+ORGANISATIONS_AND_KINDS += ("jazeera", "phone", "staff", "wefaq", "wife")
+# Titles name nobody alone, but a title with the word after it does ("Princess H...", "Mr. X").
+TITLES = frozenset(("bishop", "dr", "emir", "father", "king", "lady", "lord", "mr", "mrs", "ms", "prince"))
+TITLES |= {"princess", "queen", "sheikh", "sheikha", "sir"}
+MIN_WORD = 4
 
-    'Ana María Pérez' is found in 'ana-maria-perez', 'ana_maria_perez' and 'anamariaperez', but not inside
-    a longer word.
+
+@functools.cache
+def country_words() -> frozenset[str]:
+    """Every word of every country's ISO names, folded."""
+    names = [
+        n for c in pycountry.countries for n in (c.name, getattr(c, "official_name", ""), getattr(c, "common_name", ""))
+    ]
+    return frozenset(w for n in names for w in re.findall(r"[^\W\d_]+", fold(n)))
+
+
+def name_pattern(names: pd.Series) -> re.Pattern[str]:
+    """A regex finding any part of ``names`` in folded text: each word of four letters or more, or a title
+    with the word after it, however the words are separated.
+
+    For 'Princess Ana Perez' it finds 'perez', 'ana-perez' and 'princess-ana', in text and in URL slugs,
+    but not 'perezoso': a surname in a URL or a first name with its title identifies a person too.
     """
-    words = {tuple(re.findall(r"[^\W_]+", fold(n))) for n in names.dropna().unique()}
-    alternatives = sorted((r"[\W_]*".join(map(re.escape, w)) for w in words if w), key=len, reverse=True)
+    alternatives: set[str] = set()
+    not_names = country_words() | set(ORGANISATIONS_AND_KINDS) | TITLES
+    for name in names.dropna().unique():
+        words = re.findall(r"[^\W\d_]+", fold(name))
+        for i, word in enumerate(words):
+            if len(word) >= MIN_WORD and word not in not_names:
+                alternatives.add(re.escape(word))
+            if word in TITLES and i + 1 < len(words):
+                alternatives.add(re.escape(word) + r"[\W_]*" + re.escape(words[i + 1]))
     if not alternatives:
         return NEVER
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])")
+    ordered = sorted(alternatives, key=lambda a: (-len(a), a))
+    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(ordered) + r")(?![^\W\d_])")
 
 
 def contains_name(values: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
@@ -93,3 +127,21 @@ def check_no_names(frame: pd.DataFrame, pattern: re.Pattern[str], origin: str) -
                 f"output would name a victim in {int(hit.sum())} row(s): a bug, nothing was written",
                 column=column,
             )
+
+
+def public_evidence_ids(lists: pd.Series, sep: str = ";") -> pd.Series:
+    """Evidence id lists as a published page shows them: other ids listed, victim entries only counted.
+
+    A victim's id can be recomputed from the public source list with the public salt, so pages never show
+    one: 'curated:a; pegasus-victims:v-...; pegasus-victims:v-...' becomes 'curated:a; 2 victim entries'.
+    """
+
+    def one(text: str) -> str:
+        ids = [i.strip() for i in text.split(sep) if i.strip()]
+        shown = [i for i in ids if not VICTIM_EVIDENCE_ID.fullmatch(i)]
+        hidden = len(ids) - len(shown)
+        if hidden:
+            shown.append(f"{hidden} victim {'entry' if hidden == 1 else 'entries'}")
+        return f"{sep} ".join(shown)
+
+    return per_unique(lists, one)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from exportrisk import __version__, config, countries
+from exportrisk import __version__, config, countries, pseudonyms
 from exportrisk.errors import InputError
 from exportrisk.registry import sources
 from exportrisk.schema import BANDS, INDETERMINATE
@@ -271,7 +271,11 @@ def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> p
         control_codes=("control_code", lambda s: "; ".join(dict.fromkeys(s.dropna()))),
     )
     table = top.join(joined, on="licence_id")
-    table = table.assign(decided=table["decision_date"].dt.strftime("%Y-%m-%d"), band=_band_text(table["band"]))
+    table = table.assign(
+        decided=table["decision_date"].dt.strftime("%Y-%m-%d"),
+        band=_band_text(table["band"]),
+        evidence_shown=pseudonyms.public_evidence_ids(table["evidence_ids"]),
+    )
     columns = {
         "licence_id": "licence",
         "decided": "decided",
@@ -286,7 +290,7 @@ def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> p
         **COMPONENTS,
         "floors": "floors",
         "flags": "flags",
-        "evidence_ids": "evidence",
+        "evidence_shown": "evidence",
     }
     return table[list(columns)].rename(columns=columns).reset_index(drop=True)
 
@@ -300,8 +304,8 @@ def evidence_ids(text: pd.Series) -> list[str]:
 def evidence_listing(evidence: pd.DataFrame) -> pd.DataFrame:
     """One row per piece of evidence, dated, with the states it names and a link; never a victim's name.
 
-    Victims appear only as the kind of person targeted (victim_role_type), and through the evidence id, which
-    holds the pseudonymous victim id (exportrisk.pseudonyms).
+    Victims appear only as the kind of person targeted (victim_role_type): their evidence ids, which hold a
+    pseudonymous id anyone with the public list could recompute, are shown as 'victim entry'.
     """
     lines = evidence.sort_values(["published_date", "evidence_id", "line_no"])
     first = lines.drop_duplicates("evidence_id")
@@ -309,7 +313,7 @@ def evidence_listing(evidence: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "published": first["published_date"].dt.strftime("%Y-%m-%d"),
-            "evidence": first["evidence_id"],
+            "evidence": first["evidence_id"].where(first["victim_id"].isna(), "victim entry"),
             "kind": first["kind"].astype("string").str.replace("_", " "),
             "strength": first["strength"].astype("string").str.replace("_", " "),
             "states named": first["evidence_id"].map(named),
@@ -429,7 +433,8 @@ def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportDa
     refused = refusals(units)
     links = exporter_links(scored)
     cover = coverage(scored, units)
-    named = data.evidence[data.evidence["evidence_id"].isin(evidence_ids(top["evidence"]))]
+    top_ids = units.loc[units["licence_id"].isin(top["licence"]), "evidence_ids"]
+    named = data.evidence[data.evidence["evidence_id"].isin(evidence_ids(top_ids))]
     wide = yearly.pivot_table(index="year", columns="band", values="licences", aggfunc="sum", observed=True)
     wide = wide.reindex(columns=[b for b in (*BANDS, INDETERMINATE, "not scored") if b in wide.columns])
     return [

@@ -9,11 +9,9 @@ import io
 import logging
 import re
 import shutil
-import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -28,6 +26,7 @@ from exportrisk.io import read_table
 from exportrisk.pseudonyms import DEFAULT_SALT, SALT_ENV, pseudonymise, salt
 from exportrisk.schema import ENTITIES, EVIDENCE, REJECTS, RELATIONS, validate
 from exportrisk.sources import curated, pegasus_victims
+from tests.privacy import named
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[1]
@@ -222,11 +221,6 @@ def test_the_salt_comes_from_the_environment_and_only_changes_the_ids(tmp_path, 
     assert (ours.loc[victims, "victim_id"] != default.loc[victims, "victim_id"]).all()
 
 
-def folded(text: str) -> str:
-    text = unicodedata.normalize("NFKD", unquote(text))
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
-
-
 def written_text(folder: Path) -> str:
     """Everything the pipeline wrote, as text: every cell and the metadata of Parquet files, other files whole."""
     parts = []
@@ -240,22 +234,11 @@ def written_text(folder: Path) -> str:
     return "\n".join(parts)
 
 
-def named(text: str, names: list[str]) -> list[int]:
-    """Positions of the names found in text, however their words are joined (space, '-', '_', '+', nothing)."""
-    corpus = folded(text)
-    hits = []
-    for i, name in enumerate(names):
-        words = re.findall(r"[^\W_]+", folded(name))
-        pattern = r"(?<![^\W_])" + r"[\s\-_+]?".join(map(re.escape, words)) + r"(?![^\W_])"
-        if words and re.search(pattern, corpus):
-            hits.append(i)
-    return hits
-
-
 def test_no_file_written_and_nothing_printed_names_a_victim(project):
     names = [r["name"] for r in raw_victims()]
-    assert named(" ".join(names[:3]), names) == [0, 1, 2]  # the search finds names where they are
-    assert named("https://example.org/" + names[0].lower().replace(" ", "-"), names) == [0]
+    assert {0, 1, 2} <= set(named(" ".join(names[:3]), names))  # the search finds names where they are
+    assert 0 in named("https://example.org/" + names[0].lower().replace(" ", "-"), names)
+    assert 0 in named("https://example.org/" + names[0].split()[-1].lower(), names)  # and a surname alone
     leaks = named(written_text(project.processed), names)
     assert not leaks, f"victim names of source rows {[i + 2 for i in leaks]} are in data/processed"
     assert "pegasus-victims" in project.output  # the CLI did report on the file ...
@@ -274,7 +257,7 @@ def test_urls_whose_address_names_a_victim_are_left_out(project):
         naming = [u for u in given_urls if named(u, names)]
         assert set(given_urls) - set(urls) == set(naming)
         dropped += len(naming)
-    assert dropped == 4
+    assert dropped == 11  # surnames, first names and a title with a first name in URL slugs
 
 
 FAKE_HEADER = list(raw_victims()[0])

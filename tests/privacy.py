@@ -1,0 +1,54 @@
+"""An independent search for any part of a victim's name, for tests that scan what the project writes.
+
+It does not reuse the library's pattern: a part of a name is any word of four letters or more, and any title
+with the word after it ("princess-haya", "Mr. X"), found however the words are joined and whatever the case,
+accents or URL encoding. Only the words below, reviewed against the real database, and the words of
+country names (a report on El Salvador says "Salvador") name nobody.
+"""
+
+import functools
+import re
+import unicodedata
+from urllib.parse import unquote
+
+import pycountry
+
+ORGANISATIONS_AND_KINDS = {
+    "activist", "amnesty", "bchr", "bint", "binti", "giei", "individual", "international", "jazeera", "phone",
+    "staff", "wefaq", "wife",
+}  # fmt: skip
+TITLES = {"bishop", "father", "mr", "prince", "princess", "sheikh"}
+
+
+def folded(text: str) -> str:
+    text = unicodedata.normalize("NFKD", unquote(text))
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+
+
+@functools.cache
+def country_words() -> set[str]:
+    text = " ".join(
+        f"{c.name} {getattr(c, 'official_name', '')} {getattr(c, 'common_name', '')}" for c in pycountry.countries
+    )
+    return set(re.findall(r"[^\W\d_]+", folded(text)))
+
+
+def name_parts(name: str) -> list[str]:
+    """The parts of one name that identify its person: long words, and each title with the next word."""
+    words = re.findall(r"[^\W\d_]+", folded(name))
+    parts = [w for w in words if len(w) >= 4 and w not in ORGANISATIONS_AND_KINDS | TITLES | country_words()]
+    parts += [f"{w} {words[i + 1]}" for i, w in enumerate(words[:-1]) if w in TITLES]
+    return parts
+
+
+def named(text: str, names: list[str]) -> list[int]:
+    """Indices of the names any part of which is in text, its words joined by anything or nothing."""
+    corpus = folded(text)
+    hits = []
+    for i, name in enumerate(names):
+        for part in name_parts(name):
+            pattern = r"(?<![^\W\d_])" + r"[\W_]*".join(map(re.escape, part.split())) + r"(?![^\W\d_])"
+            if re.search(pattern, corpus):
+                hits.append(i)
+                break
+    return hits
