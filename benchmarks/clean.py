@@ -29,7 +29,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": 0, "lines":
 RUN_ONE = """
 import json, resource, sys, time
 from pathlib import Path
-from exportrisk.clean import clean
+from exportrisk.ingest.clean import clean
 root = Path(sys.argv[1])
 start = time.perf_counter()
 result = clean(root / "data" / "raw", root / "data" / "processed")

@@ -28,8 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import build, report_runner, reports
-from exportrisk.fetch import fetch_all
+from exportrisk import build
+from exportrisk.ingest.fetch import fetch_all
+from exportrisk.reporting import runner as report_runner
+from exportrisk.reporting import sections as reports
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -24,17 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exportrisk.clean import clean
-from exportrisk.fetch import fetch_all
-from exportrisk.io import read_table, write_parquet
+from exportrisk.ingest.clean import clean
+from exportrisk.ingest.fetch import fetch_all
+from exportrisk.ingest.files import read_table, write_parquet
 from exportrisk.schema import LICENCES
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_ONE = """
 import json, resource, sys, time
 from pathlib import Path
-from exportrisk import scoring
-from exportrisk.io import write_parquet
+from exportrisk.scoring import score as scoring
+from exportrisk.ingest.files import write_parquet
 from exportrisk.schema import SCORE_LINES, SCORES, validate
 root = Path(sys.argv[1])
 cfg = scoring.load_config()

@@ -19,15 +19,15 @@ from pathlib import Path
 
 from score import REPO, build_project
 
-from exportrisk.io import read_table, write_parquet
+from exportrisk.ingest.files import read_table, write_parquet
 from exportrisk.schema import LICENCES
 
 LINES_PER_LICENCE = 1.5  # above the real mean (about 1.34), so that enough licences are drawn
 RUN_ONE = """
 import json, resource, sys, time
 from pathlib import Path
-from exportrisk import scoring, sensitivity
-from exportrisk.io import atomic_path, write_parquet
+from exportrisk.scoring import score as scoring, sensitivity
+from exportrisk.ingest.files import atomic_path, write_parquet
 from exportrisk.schema import SENSITIVITY, SENSITIVITY_SUMMARY, validate
 root, draws = Path(sys.argv[1]), int(sys.argv[2])
 cfg = scoring.load_config()

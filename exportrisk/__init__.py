@@ -25,10 +25,11 @@ __all__ = [
     "score",
     "vendor_network",
 ]
-API = frozenset(__all__) - {"plots"}  # the functions of exportrisk.api; anything else is a submodule
+# Submodules offered at the top level for exploration, by their short name.
+SUBMODULES = {"plots": "reporting.plots", "reports": "reporting.sections"}
+API = frozenset(__all__) - set(SUBMODULES)  # the functions of exportrisk.api
 
 if TYPE_CHECKING:
-    from exportrisk import plots
     from exportrisk.api import (
         affiliates,
         describe,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         score,
         vendor_network,
     )
+    from exportrisk.reporting import plots
 
 
 def __getattr__(name: str) -> object:
@@ -48,7 +50,7 @@ def __getattr__(name: str) -> object:
         value = getattr(importlib.import_module(f"{__name__}.api"), name)
     else:
         try:
-            value = importlib.import_module(f"{__name__}.{name}")
+            value = importlib.import_module(f"{__name__}.{SUBMODULES.get(name, name)}")
         except ModuleNotFoundError as exc:
             if exc.name != f"{__name__}.{name}":
                 raise

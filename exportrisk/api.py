@@ -19,23 +19,18 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 from tqdm import tqdm
 
-from exportrisk import (
-    checks,
-    clean,
-    config,
-    entities,
-    evidence,
-    indicators,
-    network,
-    registry,
-    reports,
-    scoring,
-    sensitivity,
-)
+from exportrisk import config
 from exportrisk.errors import InputError
-from exportrisk.io import read_table
-from exportrisk.plots import BAND_COLOURS
+from exportrisk.ingest import clean, registry
+from exportrisk.ingest.files import read_table
+from exportrisk.knowledge import evidence, indicators
+from exportrisk.reference import entities
+from exportrisk.reporting import sections as reports
+from exportrisk.reporting.plots import BAND_COLOURS
 from exportrisk.schema import LICENCES, TABLES, Table, conform
+from exportrisk.scoring import backtests as checks
+from exportrisk.scoring import network, sensitivity
+from exportrisk.scoring import score as scoring
 
 Day = pd.Timestamp | dt.date | str
 
@@ -162,7 +157,7 @@ def find_entity(entity: str) -> str:
 
 
 def vendor_network(entity: str | None = None) -> nx.MultiDiGraph:
-    """The entities and their dated relations as a graph (exportrisk.network.build_graph); with ``entity``, only
+    """The entities and their dated relations as a graph (exportrisk.scoring.network.build_graph); with ``entity``, only
     the entities linked to it at any time, which is what a drawing of one vendor's family needs."""
     graph = network.build_graph(load("entities"), load("relations"))
     if entity is None:
@@ -172,7 +167,7 @@ def vendor_network(entity: str | None = None) -> nx.MultiDiGraph:
 
 def affiliates(entity: str, date: Day) -> pd.DataFrame:
     """The entities linked to ``entity`` (a name, alias or entity_id) by relations in force on ``date``, nearest
-    first, with the path that links them (exportrisk.network.affiliates_at)."""
+    first, with the path that links them (exportrisk.scoring.network.affiliates_at)."""
     graph = vendor_network()
     found = network.affiliates_at(graph, find_entity(entity), date)
     found.insert(1, "name", found["entity_id"].map(dict(graph.nodes(data="name"))).astype("string"))
@@ -186,7 +181,7 @@ def _country(country: str | None) -> str | None:
 
 def indicators_as_of(date: Day, country: str | None = None) -> pd.DataFrame:
     """Each indicator's latest value public strictly before ``date``, per country or for one (an ISO3 code or a
-    name): what a decision taken that day could know (exportrisk.indicators.indicators_as_of)."""
+    name): what a decision taken that day could know (exportrisk.knowledge.indicators.indicators_as_of)."""
     table = load("indicators")
     code = _country(country)
     if code is None:
@@ -196,7 +191,7 @@ def indicators_as_of(date: Day, country: str | None = None) -> pd.DataFrame:
 
 def evidence_as_of(date: Day, country: str | None = None) -> pd.DataFrame:
     """The evidence lines public strictly before ``date``, all or those naming one country's state
-    (exportrisk.evidence.evidence_as_of). Victims appear by pseudonymous id and role, never by name."""
+    (exportrisk.knowledge.evidence.evidence_as_of). Victims appear by pseudonymous id and role, never by name."""
     found = evidence.evidence_as_of(load("evidence"), date)
     code = _country(country)
     return found if code is None else found[found["country_code"].eq(code).fillna(False).astype(bool)]
@@ -233,7 +228,7 @@ def _number_format(column: object, dtype: object) -> str | Callable[[object], st
 
 
 def _band_style(band: object) -> str:
-    """A band on its chart colour (exportrisk.plots), with text dark or light enough to read on it; else nothing."""
+    """A band on its chart colour (exportrisk.reporting.plots), with text dark or light enough to read on it."""
     colour = BAND_COLOURS.get(str(band))
     if colour is None:
         return ""

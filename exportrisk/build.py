@@ -23,9 +23,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from exportrisk import config, fetch, reports
-from exportrisk.io import write_json
-from exportrisk.registry import sources as registry_sources
+from exportrisk import config
+from exportrisk.ingest import fetch
+from exportrisk.ingest.files import write_json
+from exportrisk.ingest.registry import sources as registry_sources
+from exportrisk.reporting import sections as reports
 
 STATE = ".build-state.json"
 DATA_FOLDERS = ("metadata", "styles")  # read by the code at run time: part of its version
@@ -181,19 +183,19 @@ def build_steps(
     # The steps' modules are imported when a step runs: a build with nothing to do then costs file hashing,
     # not the seconds that importing papermill, nbconvert and the scorer take.
     def run_clean() -> tuple[bool, str]:
-        from exportrisk import clean
+        from exportrisk.ingest import clean
 
         result = clean.clean(raw, processed)
         return True, f"{len(result.licences)} licence lines, {len(result.rejects)} rejects"
 
     def run_score() -> tuple[bool, str]:
-        from exportrisk import scoring
+        from exportrisk.scoring import score as scoring
 
         scores, lines = scoring.run(processed)
         return True, f"{len(scores)} licences ({len(lines)} lines) scored"
 
     def run_reports() -> tuple[bool, str]:
-        from exportrisk import report_runner
+        from exportrisk.reporting import runner as report_runner
 
         specs = report_runner.all_specs(data, roles, period)
         outcomes = report_runner.run_batch(specs, data, reports_dir, jobs)
@@ -206,7 +208,7 @@ def build_steps(
         Step(
             "fetch",
             lambda: [registry, *(tree(mirror) if mirror else [])],
-            lambda: code_files(("exportrisk.fetch",)),
+            lambda: code_files(("exportrisk.ingest.fetch",)),
             {"mirror": str(mirror) if mirror else None},
             [raw / name / fetch.MANIFEST for name in registry_sources()],
             run_fetch,
@@ -214,7 +216,7 @@ def build_steps(
         Step(
             "clean",
             lambda: tree(raw, (fetch.MANIFEST,)),  # a manifest's retrieval date says nothing about content
-            lambda: code_files(("exportrisk.clean",), leave_out=("metadata/scoring.yaml",)),
+            lambda: code_files(("exportrisk.ingest.clean",), leave_out=("metadata/scoring.yaml",)),
             {},
             [tables[name] for name in CLEAN_OUTPUTS],
             run_clean,
@@ -222,7 +224,7 @@ def build_steps(
         Step(
             "score",
             lambda: [tables[name] for name in SCORE_INPUTS],
-            lambda: code_files(("exportrisk.scoring",)),
+            lambda: code_files(("exportrisk.scoring.score",)),
             {},
             [processed / "scores.parquet", tables["score_lines"]],
             run_score,
@@ -233,7 +235,7 @@ def build_steps(
                 *(tables[name] for name in REPORT_INPUTS),
                 *(p for p in tree(raw) if p.name == fetch.MANIFEST or p.parent.name == "curated"),
             ],
-            lambda: [*code_files(("exportrisk.report_runner", "exportrisk.figures")), reports.TEMPLATE],
+            lambda: [*code_files(("exportrisk.reporting.runner", "exportrisk.reporting.figures")), reports.TEMPLATE],
             {"roles": roles, "period": period},
             [reports_dir / reports.INDEX],
             run_reports,

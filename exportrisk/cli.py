@@ -11,7 +11,7 @@ from exportrisk.errors import InputError
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from exportrisk.fetch import fetch_all
+    from exportrisk.ingest.fetch import fetch_all
 
     mirror = Path(args.mirror).resolve() if args.mirror else None
     if mirror is not None and not mirror.is_dir():
@@ -25,7 +25,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from exportrisk.clean import clean
+    from exportrisk.ingest.clean import clean
 
     result = clean(config.raw_dir(), config.processed_dir())
     for name in result.skipped:
@@ -41,13 +41,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def scoring_config(args: argparse.Namespace) -> Path:
-    from exportrisk import scoring
+    from exportrisk.scoring import score as scoring
 
     return Path(args.config).resolve() if args.config else scoring.DEFAULT_CONFIG
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from exportrisk import scoring
+    from exportrisk.scoring import score as scoring
 
     path = scoring_config(args)
     scores, lines = scoring.run(config.processed_dir(), path)
@@ -61,7 +61,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from exportrisk import sensitivity
+    from exportrisk.scoring import sensitivity
 
     result = sensitivity.run(config.processed_dir(), scoring_config(args), args.draws, args.seed, args.spread)
     figure = result.summary.set_index(["statistic", "scope"])["value"]
@@ -86,7 +86,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_checks(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from exportrisk import checks
+    from exportrisk.scoring import backtests as checks
 
     found = checks.run(config.processed_dir(), scoring_config(args))
     shown = found["value"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:.3f}")
@@ -97,7 +97,8 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from exportrisk import report_runner, reports
+    from exportrisk.reporting import runner as report_runner
+    from exportrisk.reporting import sections as reports
 
     if args.all == bool(args.country):
         raise InputError("exportrisk report", "give either --country (an ISO3 code or a name) or --all")
@@ -118,7 +119,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from exportrisk import build, reports
+    from exportrisk import build
+    from exportrisk.reporting import sections as reports
 
     mirror = Path(args.mirror).resolve() if args.mirror else None
     if mirror is not None and not mirror.is_dir():

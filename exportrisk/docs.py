@@ -4,8 +4,8 @@ import sys
 from pathlib import Path
 
 from exportrisk.config import project_root
-from exportrisk.controlcodes import taxonomy
-from exportrisk.io import atomic_path
+from exportrisk.ingest.files import atomic_path
+from exportrisk.reference.controlcodes import taxonomy
 from exportrisk.schema import data_dictionary
 
 

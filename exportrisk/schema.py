@@ -239,7 +239,7 @@ INDICATORS = Table(
     "indicators",
     "Country indicators in long format: one row per country, indicator, year covered and edition, each "
     "with the date it became public, so that a score only uses what was known at its decision date "
-    "(exportrisk.indicators.indicators_as_of). Sources and how their files are read are declared in "
+    "(exportrisk.knowledge.indicators.indicators_as_of). Sources and how their files are read are declared in "
     "exportrisk/metadata/indicators/<source>.yaml.",
     (
         Field(
@@ -347,7 +347,7 @@ EVIDENCE = Table(
     "evidence",
     "Dated public evidence of surveillance abuse and of the vendors behind it: one line per piece of "
     "evidence and country it names (or per vendor, for listings that name no country). Point-in-time use "
-    "takes only lines published strictly before the decision day (exportrisk.evidence.evidence_as_of).",
+    "takes only lines published strictly before the decision day (exportrisk.knowledge.evidence.evidence_as_of).",
     (
         Field(
             "evidence_id",
@@ -396,7 +396,7 @@ EVIDENCE = Table(
         Field(
             "vendor_entity_id",
             "string",
-            "The vendor in entities.parquet, matched by name or alias (exportrisk.entities); null if not there.",
+            "The vendor in entities.parquet, matched by name or alias (exportrisk.reference.entities); else null.",
         ),
         Field("product", "string", "Product, where known (e.g. Pegasus)."),
         Field(
@@ -412,7 +412,7 @@ EVIDENCE = Table(
             "victim_id",
             "string",
             "Pseudonymous id of the victim: HMAC-SHA256 of the name with a configured salt "
-            "(exportrisk.pseudonyms). Never the name.",
+            "(exportrisk.reference.pseudonyms). Never the name.",
             pattern=r"^v-[0-9a-f]{16}$",
         ),
         Field(
@@ -444,7 +444,7 @@ EVIDENCE = Table(
 ENTITIES = Table(
     "entities",
     "Companies and investors of the curated vendor network, with the aliases they are matched by "
-    "(exportrisk.entities.match_entity).",
+    "(exportrisk.reference.entities.match_entity).",
     (
         Field("entity_id", "string", "Curated id, lower-case words joined by '-'.", required=True, pattern=ENTITY_ID),
         *LINEAGE,
@@ -572,7 +572,7 @@ def score_fields(level: str) -> tuple[Field, ...]:
 SCORE_LINES = Table(
     "score_lines",
     "Risk score of every licence line (one destination and one control code), with its components, "
-    "floors, flags and evidence (exportrisk.scoring; the method: docs/methodology.md).",
+    "floors, flags and evidence (exportrisk.scoring.score; the method: docs/methodology.md).",
     (
         Field("licence_id", "string", "Licence, as in licences.", required=True),
         Field("line_no", "Int64", "Line, as in licences.", required=True, min_value=1),
@@ -612,7 +612,7 @@ SCORES = Table(
 SENSITIVITY = Table(
     "sensitivity",
     "How far each licence's band depends on the scoring weights: its score recombined under seeded "
-    "perturbations of every weight (exportrisk.sensitivity; the method: docs/methodology.md).",
+    "perturbations of every weight (exportrisk.scoring.score.sensitivity; the method: docs/methodology.md).",
     (
         Field("licence_id", "string", "Licence, as in scores.", required=True),
         Field("score", "Float64", "Ex-ante score with the configuration's weights.", required=True, min_value=0),
@@ -655,7 +655,7 @@ SENSITIVITY_SUMMARY = Table(
 
 CHECKS = Table(
     "checks",
-    "Checks of the ex-ante score against the world (exportrisk.checks, data/processed/checks.csv; the "
+    "Checks of the ex-ante score against the world (exportrisk.scoring.backtests, data/processed/checks.csv; the "
     "figures and their reading: docs/methodology.md).",
     (
         Field(

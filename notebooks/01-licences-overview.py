@@ -18,7 +18,7 @@
 #
 # Which export licences the project holds, who decided them and when, and how risky they look by the
 # project's ex-ante score. Tables come from `er.load`, which builds a missing one from `data/raw/` first;
-# every number is computed by the library (`exportrisk.reports`, the same functions the country reports use).
+# every number is computed by the library (`exportrisk.reporting.sections`, the same functions the country reports use).
 # Edit the `.py` file beside this notebook: jupytext keeps the pair in sync.
 
 # %%

@@ -26,7 +26,8 @@
 import pandas as pd
 
 import exportrisk as er
-from exportrisk import report_runner, reports
+from exportrisk.reporting import runner as report_runner
+from exportrisk.reporting import sections as reports
 
 # %% tags=["parameters"]
 country = "Mexico"  # an ISO3 code or any country name the mappings know

@@ -27,7 +27,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 import exportrisk as er
-from exportrisk import network
+from exportrisk.scoring import network
 
 # %% tags=["parameters"]
 entity = "N.S.O. Group"  # a name, alias or entity_id: names are matched as the licences' exporters are

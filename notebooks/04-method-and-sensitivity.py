@@ -31,8 +31,8 @@ from IPython.display import display
 from matplotlib.ticker import PercentFormatter
 
 import exportrisk as er
-from exportrisk import scoring
 from exportrisk.schema import BANDS
+from exportrisk.scoring import score as scoring
 
 cfg = scoring.load_config()
 lines = er.load("score_lines")
@@ -59,7 +59,7 @@ er.display(lines.groupby("band", observed=True)[components].mean())
 # %% [markdown]
 # ## How bands move with the weights
 #
-# `exportrisk.sensitivity` multiplies every weight by its own random factor (seeded, up to ±50%),
+# `exportrisk.scoring.score.sensitivity` multiplies every weight by its own random factor (seeded, up to ±50%),
 # renormalises, and rescores every licence, 200 times. `er.load` runs it if its table is missing. Below: the
 # share of each band's licences that change band in at least one draw, and in most draws.
 

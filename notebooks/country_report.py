@@ -15,9 +15,10 @@
 
 # %% tags=["parameters"]
 # The country report template: `exportrisk report --country NLD --role licensing` runs it per country with
-# papermill and publishes it as HTML without code. Everything it states is computed by exportrisk.reports; this
-# notebook only lays it out and writes the files (figures/, tables/, provenance.json). Edit the .py file
-# beside it (jupytext keeps the pair in sync); the .ipynb is committed without outputs.
+# papermill and publishes it as HTML without code. Everything it states is computed by
+# exportrisk.reporting.sections; this notebook only lays it out and writes the files (figures/, tables/,
+# provenance.json). Edit the .py file beside it (jupytext keeps the pair in sync); the .ipynb is committed
+# without outputs.
 country = "BGR"  # ISO 3166 alpha-3 code, or a country name the mappings know
 role = "licensing"  # licensing: what the state licensed; destination: what was licensed to it
 period = ""  # decision years: "" (all), "2014", "2010-2015", "2010-" or "-2015"
@@ -27,7 +28,9 @@ output_dir = ""  # where the report's files go; "" is reports/<role>/<ISO3>/
 # %%
 from IPython.display import HTML, Markdown, display
 
-from exportrisk import figures, report_runner, reports
+from exportrisk.reporting import figures
+from exportrisk.reporting import runner as report_runner
+from exportrisk.reporting import sections as reports
 
 spec = reports.check_parameters(country, role, period)
 report, out = report_runner.prepare(spec, data_dir, output_dir)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from exportrisk import cli
-from exportrisk.clean import CleanResult, clean
-from exportrisk.fetch import fetch_all
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.fetch import fetch_all
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[1]

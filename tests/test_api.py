@@ -12,11 +12,11 @@ import pytest
 from matplotlib.figure import Figure
 
 import exportrisk as er
-from exportrisk import scoring
 from exportrisk.errors import InputError
-from exportrisk.plots import BAND_COLOURS
-from exportrisk.registry import sources
+from exportrisk.ingest.registry import sources
+from exportrisk.reporting.plots import BAND_COLOURS
 from exportrisk.schema import BANDS, INDETERMINATE
+from exportrisk.scoring import score as scoring
 from tests.conftest import REPO, cleaned_project, make_project, with_curated
 
 KEY = ["licence_id", "line_no"]

@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from exportrisk.clean import CleanResult, clean
-from exportrisk.io import read_table
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.files import read_table
 from exportrisk.schema import LICENCES, REJECTS, validate
 
 

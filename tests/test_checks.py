@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exportrisk import checks, cli, scoring
+from exportrisk import cli
 from exportrisk.schema import INDICATORS, LICENCES, conform
+from exportrisk.scoring import backtests as checks
+from exportrisk.scoring import score as scoring
 from tests.conftest import cleaned_project, run_cli
 
 SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]

@@ -11,7 +11,7 @@ def test_unexpected_errors_are_one_line_without_traceback(monkeypatch, capsys, t
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("exportrisk.clean.clean", broken)
+    monkeypatch.setattr("exportrisk.ingest.clean.clean", broken)
     assert cli.main(["clean"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from exportrisk.controlcodes import classify, classify_code, normalise, split_codes, taxonomy
+from exportrisk.reference.controlcodes import classify, classify_code, normalise, split_codes, taxonomy
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from exportrisk.countries import (
+from exportrisk.errors import InputError
+from exportrisk.reference.countries import (
     COUNTRY_DIR,
     iso_names,
     load_mapping,
@@ -13,7 +14,6 @@ from exportrisk.countries import (
     split_destination,
     valid_codes,
 )
-from exportrisk.errors import InputError
 
 
 def test_normalise_folds_case_padding_and_unicode():

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from exportrisk.clean import CleanResult, clean
-from exportrisk.entities import legal_form, match_entities, match_entity, normalise_entity_name
-from exportrisk.sources import curated
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.sources import curated
+from exportrisk.reference.entities import legal_form, match_entities, match_entity, normalise_entity_name
 
 REPO = Path(__file__).resolve().parents[1]
 CURATED = REPO / "data" / "raw" / curated.NAME

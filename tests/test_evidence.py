@@ -20,12 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exportrisk import cli
-from exportrisk.clean import CleanResult, clean
-from exportrisk.evidence import country_evidence_as_of, evidence_as_of
-from exportrisk.io import read_table
-from exportrisk.pseudonyms import DEFAULT_SALT, SALT_ENV, pseudonymise, salt
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.files import read_table
+from exportrisk.ingest.sources import curated, pegasus_victims
+from exportrisk.knowledge.evidence import country_evidence_as_of, evidence_as_of
+from exportrisk.reference.pseudonyms import DEFAULT_SALT, SALT_ENV, pseudonymise, salt
 from exportrisk.schema import ENTITIES, EVIDENCE, REJECTS, RELATIONS, validate
-from exportrisk.sources import curated, pegasus_victims
 from tests.privacy import named
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"

@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from exportrisk.cli import main
-from exportrisk.fetch import fetch_source, sha256
-from exportrisk.registry import sources
+from exportrisk.ingest.fetch import fetch_source, sha256
+from exportrisk.ingest.registry import sources
 
 
 def test_mirror_fetch_records_provenance_and_matches_registry(tmp_path, shared_datasets):

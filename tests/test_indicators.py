@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
-from exportrisk import indicators as ind
-from exportrisk.clean import CleanResult, clean
 from exportrisk.errors import InputError
-from exportrisk.registry import Source
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.registry import Source
+from exportrisk.knowledge import indicators as ind
 from tests.conftest import make_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "indicator_rsf"

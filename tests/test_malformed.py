@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from exportrisk import cli
-from exportrisk.clean import clean
 from exportrisk.errors import InputError
+from exportrisk.ingest.clean import clean
 
 CORPUS = Path(__file__).parent / "fixtures" / "malformed"
 TODAY = dt.date(2024, 6, 1)

@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from exportrisk.clean import CleanResult, clean
-from exportrisk.evidence import evidence_as_of
-from exportrisk.network import (
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.sources import curated, pegasus_victims
+from exportrisk.knowledge.evidence import evidence_as_of
+from exportrisk.scoring.network import (
     MISUSE_KINDS,
     affiliates_at,
     build_graph,
@@ -19,7 +20,6 @@ from exportrisk.network import (
     near_misses,
     reach_periods,
 )
-from exportrisk.sources import curated, pegasus_victims
 from tests.conftest import REPO
 
 HIDE_AND_SEEK = "curated:citizenlab-2018-hide-and-seek"

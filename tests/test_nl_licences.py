@@ -5,10 +5,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from exportrisk import countries, dateorder
-from exportrisk.clean import CleanResult, clean
-from exportrisk.io import read_csv_text
-from exportrisk.sources import nl_licences
+from exportrisk.ingest import dateorder
+from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.ingest.files import read_csv_text
+from exportrisk.ingest.sources import nl_licences
+from exportrisk.reference import countries
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "nl-licences"
 MIL, DU, TRANSIT = (f"{nl_licences.NAME}/{spec.name}" for spec in nl_licences.FILES)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from exportrisk.parse import parse_amounts, parse_dates
+from exportrisk.ingest.parse import parse_amounts, parse_dates
 
 
 def test_dates_in_each_order():

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from exportrisk import figures, plots
+from exportrisk.reporting import figures, plots
 from exportrisk.schema import BANDS, INDETERMINATE
 from tests.conftest import REPO
 

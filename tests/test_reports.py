@@ -10,9 +10,12 @@ import papermill
 import pytest
 from bs4 import BeautifulSoup
 
-from exportrisk import build, cli, report_runner, reports, scoring
-from exportrisk.io import read_table
+from exportrisk import build, cli
+from exportrisk.ingest.files import read_table
+from exportrisk.reporting import runner as report_runner
+from exportrisk.reporting import sections as reports
 from exportrisk.schema import EVIDENCE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
+from exportrisk.scoring import score as scoring
 from tests.conftest import cleaned_project
 from tests.privacy import named
 
@@ -368,8 +371,13 @@ def test_a_steps_code_is_the_modules_it_imports():
     def code(entry: str) -> set[str]:
         return {p.relative_to(package).as_posix() for p in build.imported_modules([entry])}
 
-    score, report, clean_code = code("exportrisk.scoring"), code("exportrisk.report_runner"), code("exportrisk.clean")
-    assert {"scoring.py", "network.py", "schema.py", "__init__.py"} <= score and "reports.py" not in score
-    assert {"reports.py", "report_runner.py"} <= report and "scoring.py" not in report
-    assert "sources/caat_uk.py" in clean_code and "scoring.py" not in clean_code
+    score, report, clean_code = (
+        code("exportrisk.scoring.score"),
+        code("exportrisk.reporting.runner"),
+        code("exportrisk.ingest.clean"),
+    )
+    assert {"scoring/score.py", "scoring/network.py", "schema.py", "__init__.py"} <= score
+    assert "reporting/sections.py" not in score
+    assert {"reporting/sections.py", "reporting/runner.py"} <= report and "scoring/score.py" not in report
+    assert "ingest/sources/caat_uk.py" in clean_code and "scoring/score.py" not in clean_code
     assert "build.py" not in score | report | clean_code  # running the steps is not part of what they make

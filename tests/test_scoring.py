@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exportrisk import cli, scoring
+from exportrisk import cli
 from exportrisk.errors import InputError
-from exportrisk.io import read_table
+from exportrisk.ingest.files import read_table
 from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS, SCORE_LINES, SCORES, conform
+from exportrisk.scoring import score as scoring
 from tests.conftest import cleaned_project, run_cli
 
 SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]

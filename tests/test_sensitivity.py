@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exportrisk import cli, scoring, sensitivity
-from exportrisk.io import read_table
+from exportrisk import cli
+from exportrisk.ingest.files import read_table
 from exportrisk.schema import SCORES, SENSITIVITY
+from exportrisk.scoring import score as scoring
+from exportrisk.scoring import sensitivity
 from tests.conftest import cleaned_project, run_cli
 
 SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]

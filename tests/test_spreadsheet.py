@@ -10,10 +10,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from exportrisk.clean import LICENCE_SOURCES, CleanResult, clean
 from exportrisk.config import PACKAGE_DIR
 from exportrisk.errors import InputError
-from exportrisk.sources import spreadsheet
+from exportrisk.ingest.clean import LICENCE_SOURCES, CleanResult, clean
+from exportrisk.ingest.sources import spreadsheet
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "spreadsheet"
 CURATED = PACKAGE_DIR.parent / "data" / "raw" / "curated"

@@ -22,17 +22,17 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from exportrisk import countries
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
-from exportrisk.io import read_csv_text
-from exportrisk.parse import per_unique, to_number
-from exportrisk.registry import sources
-from exportrisk.rejects import malformed_rejects, mark, quote
+from exportrisk.ingest.files import read_csv_text
+from exportrisk.ingest.parse import per_unique, to_number
+from exportrisk.ingest.registry import sources
+from exportrisk.ingest.rejects import malformed_rejects, mark, quote
+from exportrisk.ingest.sources import freedomhouse, require_columns, source_file
+from exportrisk.ingest.sources.spreadsheet import XLSX_SUFFIXES, read_xlsx
+from exportrisk.ingest.staged import StepResult
+from exportrisk.reference import countries
 from exportrisk.schema import INDICATORS, REJECTS, conform
-from exportrisk.sources import freedomhouse, require_columns, source_file
-from exportrisk.sources.spreadsheet import XLSX_SUFFIXES, read_xlsx
-from exportrisk.steps import StepResult
 
 SPEC_DIR = METADATA_DIR / "indicators"
 RELEASES = SPEC_DIR / "releases.csv"
@@ -217,7 +217,7 @@ def read_long(folder: Path, fs: FileSpec) -> RawCells:
 
 
 def read_freedomhouse_ratings(folder: Path, fs: FileSpec) -> RawCells:
-    """Freedom House's wide 1973-2024 ratings workbook (exportrisk.sources.freedomhouse)."""
+    """Freedom House's wide 1973-2024 ratings workbook (exportrisk.ingest.sources.freedomhouse)."""
     path = folder / fs.file
     _require_file(path)
     cells, records = freedomhouse.read_ratings(path, fs.sheets, fs.values)

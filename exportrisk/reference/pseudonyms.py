@@ -9,7 +9,7 @@ The salt comes from the environment variable ``EXPORTRISK_PSEUDONYM_SALT``, else
 default below. With the public default, ids are the same on every machine (re-runs are byte-identical,
 collaborators can join on them), but anyone holding the public source list can recompute them. So the ids
 stay in the processed tables, the researcher's own view, and never reach a published page: reports
-count victim entries instead of listing their ids (exportrisk.reports), and the publishing guard refuses a
+count victim entries instead of listing their ids (exportrisk.reporting.sections), and the publishing guard refuses a
 page that holds one. Set a secret salt when processed tables themselves leave the team. There is no
 private output with names: whoever needs a name has the source file and the row number (source_row).
 
@@ -29,10 +29,10 @@ from urllib.parse import unquote
 import pandas as pd
 import pycountry
 
-from exportrisk.countries import normalise
-from exportrisk.entities import fold
 from exportrisk.errors import InputError
-from exportrisk.parse import per_unique
+from exportrisk.ingest.parse import per_unique
+from exportrisk.reference.countries import normalise
+from exportrisk.reference.entities import fold
 
 SALT_ENV = "EXPORTRISK_PSEUDONYM_SALT"
 DEFAULT_SALT = "exportrisk-public-pseudonym-salt-v1"

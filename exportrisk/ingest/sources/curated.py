@@ -2,7 +2,7 @@
 
 ``data/raw/curated/`` holds small CSV files the project owns and commits, one row per fact, each with its
 source URLs, so that reports can always run, even offline. They pass the same checks, rejects and
-schemas as public sources (exportrisk.evidence); this module only reads them into canonical columns.
+schemas as public sources (exportrisk.knowledge.evidence); this module only reads them into canonical columns.
 The folder also holds a researcher-spreadsheet source (exportrisk.yaml and the file it names), which the
 licence step reads; this module reads only the files below.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk.sources import Staged, read_source_csv, source_file
+from exportrisk.ingest.sources import Staged, read_source_csv, source_file
 
 NAME = "curated"
 EVIDENCE = "evidence.csv"

@@ -1,4 +1,4 @@
-"""Writing charts and tables for publication: the edge where exportrisk.plots figures become files.
+"""Writing charts and tables for publication: the edge where exportrisk.reporting.plots figures become files.
 
 Each chart is saved as SVG and PDF (vector, for papers) and PNG at 300 dpi, and the table behind it as CSV.
 Vector files are byte-identical across runs, so a regenerated report only changes where the data did:
@@ -15,9 +15,9 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from exportrisk.io import atomic_path
-from exportrisk.plots import CHARTS, styled
-from exportrisk.reports import Section
+from exportrisk.ingest.files import atomic_path
+from exportrisk.reporting.plots import CHARTS, styled
+from exportrisk.reporting.sections import Section
 
 FORMATS: dict[str, dict[str, object]] = {
     "svg": {"metadata": {"Date": None}},

@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from exportrisk.rejects import malformed_rejects
-from exportrisk.sources import Staged
+from exportrisk.ingest.rejects import malformed_rejects
+from exportrisk.ingest.sources import Staged
 
 
 @dataclass

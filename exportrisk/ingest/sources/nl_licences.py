@@ -3,7 +3,7 @@
 Three files of the Dutch government's licence overviews, in Dutch. Quirks handled here:
 
 - Dates switch day/month order between years and exports ('05-01-2004' DMY, '06/30/2011' MDY, expiry
-  '31012005'); ``exportrisk.dateorder`` decides the order per block of rows from evidence, and expiry
+  '31012005'); ``exportrisk.ingest.dateorder`` decides the order per block of rows from evidence, and expiry
   dates are read with their decision date as a lower bound. An unreadable decision date rejects the row;
   an unreadable expiry date is left null.
 - Licence numbers are prefixed per file ('mil-', 'du-', 'transit-') so the files cannot collide. A
@@ -31,10 +31,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import countries, dateorder
-from exportrisk.parse import parse_amounts
-from exportrisk.rejects import mark, quote
-from exportrisk.sources import Staged, read_source_csv, source_file
+from exportrisk.ingest import dateorder
+from exportrisk.ingest.parse import parse_amounts
+from exportrisk.ingest.rejects import mark, quote
+from exportrisk.ingest.sources import Staged, read_source_csv, source_file
+from exportrisk.reference import countries
 
 NAME = "nl-licences"
 TRANSIT_FLAGS = ("J", "N", "VP", "AN")

@@ -21,9 +21,16 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from exportrisk.entities import entity_names, fold, legal_form, match_entities, name_words, normalise_entity_name
-from exportrisk.evidence import period_end
-from exportrisk.parse import per_unique
+from exportrisk.ingest.parse import per_unique
+from exportrisk.knowledge.evidence import period_end
+from exportrisk.reference.entities import (
+    entity_names,
+    fold,
+    legal_form,
+    match_entities,
+    name_words,
+    normalise_entity_name,
+)
 from exportrisk.schema import RELATION_KINDS
 
 DAY = pd.Timedelta(days=1)

@@ -7,7 +7,7 @@ whether the attack succeeded. Strength is forensically_confirmed where someone d
 traced forensically counts: it ties the operator to the target), else credible_report; the role goes
 through the reviewed metadata/victim_roles.csv; an attack is successful if any attack on the entry was.
 
-The name is replaced by a pseudonymous id (exportrisk.pseudonyms) and never leaves this module: the
+The name is replaced by a pseudonymous id (exportrisk.reference.pseudonyms) and never leaves this module: the
 affiliation is dropped (it names relatives and employers: "wife of ..."), source URLs whose address names
 a victim are dropped, rejects carry the raw row without either, and rows the CSV reader cannot split are
 kept without their text.
@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import pseudonyms
 from exportrisk.config import METADATA_DIR
-from exportrisk.countries import normalise
 from exportrisk.errors import InputError
-from exportrisk.parse import per_unique
-from exportrisk.rejects import mark, quote
+from exportrisk.ingest.parse import per_unique
+from exportrisk.ingest.rejects import mark, quote
+from exportrisk.ingest.sources import Staged, read_source_csv, source_file
+from exportrisk.reference import pseudonyms
+from exportrisk.reference.countries import normalise
 from exportrisk.schema import VICTIM_ROLE_TYPES
-from exportrisk.sources import Staged, read_source_csv, source_file
 
 NAME = "pegasus-victims"
 FILE = "data-pegasus-victims.csv"

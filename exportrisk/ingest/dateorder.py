@@ -24,7 +24,7 @@ Otherwise the block stays ``undecided`` and its dates null. Five-digit cells are
 import numpy as np
 import pandas as pd
 
-from exportrisk.parse import date_parts, parse_dates
+from exportrisk.ingest.parse import date_parts, parse_dates
 
 LAYOUTS = {
     "/": r"\d{1,2}/\d{1,2}/\d{4}",

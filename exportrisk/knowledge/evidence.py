@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import countries, pseudonyms
-from exportrisk.entities import match_entities
-from exportrisk.parse import from_parts, parse_dates, per_unique
-from exportrisk.rejects import check_required, mark, quote, rejects_from
+from exportrisk.ingest.parse import from_parts, parse_dates, per_unique
+from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
+from exportrisk.ingest.sources import Staged, curated, pegasus_victims
+from exportrisk.ingest.staged import StepResult
+from exportrisk.reference import countries, pseudonyms
+from exportrisk.reference.entities import match_entities
 from exportrisk.schema import (
     ATTACK_RESULTS,
     ENTITIES,
@@ -32,8 +34,6 @@ from exportrisk.schema import (
     VICTIM_ROLE_TYPES,
     conform,
 )
-from exportrisk.sources import Staged, curated, pegasus_victims
-from exportrisk.steps import StepResult
 
 # Country roles a source states; operator_unknown is derived (an operator cell that is empty or names
 # no single country), so that an unknown operator is explicit, never a silently missing code.

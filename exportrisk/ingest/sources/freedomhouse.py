@@ -2,7 +2,7 @@
 
 Each sheet has three header rows (the survey edition, merged over its three columns; the year or period under
 review; and PR / CL / Status) and then one row per country or territory, with its ratings for every edition
-side by side. The cells then go through the same checks as every indicator source (exportrisk.indicators).
+side by side. The cells then go through the same checks as every indicator source (exportrisk.knowledge.indicators).
 Lineage: the sheet's own row number and ``'<sheet>'!<column letter>``, so each record is a cell reference.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from exportrisk.errors import InputError
-from exportrisk.sources.spreadsheet import cell_text
+from exportrisk.ingest.sources.spreadsheet import cell_text
 
 HEADER_ROWS = 3
 NAMES = "A"  # the column of country and territory names

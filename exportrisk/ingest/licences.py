@@ -9,9 +9,9 @@ the two tables.
 
 import pandas as pd
 
-from exportrisk import controlcodes, countries
-from exportrisk.parse import per_unique
-from exportrisk.rejects import check_required, mark, quote, rejects_from
+from exportrisk.ingest.parse import per_unique
+from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
+from exportrisk.reference import controlcodes, countries
 from exportrisk.schema import LICENCES, conform
 
 REQUIRED = {"licence_id": "licence id", "decision_date": "decision date", "destination_raw": "destination"}

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import countries, evidence, indicators, licences, registry
 from exportrisk.errors import InputError
-from exportrisk.io import atomic_path, write_parquet
+from exportrisk.ingest import licences, registry
+from exportrisk.ingest.files import atomic_path, write_parquet
+from exportrisk.ingest.sources import Staged, caat_uk, nl_licences, spreadsheet
+from exportrisk.ingest.staged import StepResult
+from exportrisk.knowledge import evidence, indicators
+from exportrisk.reference import countries
 from exportrisk.schema import LICENCES, REJECTS, TABLES, conform, validate
-from exportrisk.sources import Staged, caat_uk, nl_licences, spreadsheet
-from exportrisk.steps import StepResult
 
 LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {
     caat_uk.NAME: caat_uk.stage,

@@ -1,6 +1,6 @@
 """Running country reports: the notebook per country through papermill, many at once, never half-published.
 
-What a report says is ``exportrisk.reports``; this module is the edge around it. It reads the rows a report
+What a report says is ``exportrisk.reporting.sections``; this module is the edge around it. It reads the rows a report
 needs (filtered in the Parquet reader, not after), and runs ``notebooks/country_report.ipynb`` per country
 with papermill, then exports HTML without code in-process (nbconvert's HTMLExporter with ``exclude_input``;
 papermill's ``report_mode`` does not hide code there).
@@ -46,23 +46,27 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager, papermil
 from papermill.exceptions import PapermillExecutionError
 from tqdm import tqdm
 
-from exportrisk import config, pseudonyms, reports
-from exportrisk.entities import fold
+from exportrisk import config
 from exportrisk.errors import InputError
-from exportrisk.fetch import MANIFEST, sha256
-from exportrisk.figures import html_cell
-from exportrisk.indicators import SPEC_DIR, load_spec
-from exportrisk.io import atomic_path, write_json
-from exportrisk.registry import sources
+from exportrisk.ingest.fetch import MANIFEST, sha256
+from exportrisk.ingest.files import atomic_path, write_json
+from exportrisk.ingest.registry import sources
+from exportrisk.ingest.sources import pegasus_victims, read_source_csv
+from exportrisk.knowledge.indicators import SPEC_DIR, load_spec
+from exportrisk.reference import pseudonyms
+from exportrisk.reference.entities import fold
+from exportrisk.reporting import sections as reports
+from exportrisk.reporting.figures import html_cell
 from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, SCORE_LINES, Table, conform
-from exportrisk.sources import pegasus_victims, read_source_csv
 
 ENGINE = "exportrisk-warm"
 KERNEL = "python3"
 CELL_TIMEOUT = 600  # seconds per cell: a stuck cell fails its report, not the batch
 # Run in the kernel before each notebook: a clean namespace and numbering from 1; imported modules stay.
 RESET = "get_ipython().reset(new_session=False)\nget_ipython().execution_count = 1"
-WARM_UP = "import exportrisk.report_runner, exportrisk.figures, exportrisk.plots, IPython.display"
+WARM_UP = (
+    "import exportrisk.reporting.runner, exportrisk.reporting.figures, exportrisk.reporting.plots, IPython.display"
+)
 TEXT_SUFFIXES = (".html", ".ipynb", ".csv", ".json", ".svg")
 BASE64 = re.compile(r"base64,[A-Za-z0-9+/=\s]{100,}")
 

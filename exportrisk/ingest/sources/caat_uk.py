@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk import countries
 from exportrisk.errors import InputError
-from exportrisk.parse import lookup, parse_dates, per_unique, to_number
-from exportrisk.rejects import mark
-from exportrisk.sources import Staged, read_source_csv, source_file
+from exportrisk.ingest.parse import lookup, parse_dates, per_unique, to_number
+from exportrisk.ingest.rejects import mark
+from exportrisk.ingest.sources import Staged, read_source_csv, source_file
+from exportrisk.reference import countries
 
 NAME = "caat-uk"
 VALUES = "values.csv"

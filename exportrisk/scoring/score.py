@@ -24,15 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from exportrisk import network
 from exportrisk.config import METADATA_DIR
-from exportrisk.controlcodes import Rule, classify_code
 from exportrisk.errors import InputError
-from exportrisk.evidence import country_evidence_as_of
-from exportrisk.indicators import SPEC_DIR, checked_keys, indicators_as_of_many, load_spec
-from exportrisk.io import read_table, write_parquet
-from exportrisk.parse import per_unique
-from exportrisk.registry import sources
+from exportrisk.ingest.files import read_table, write_parquet
+from exportrisk.ingest.parse import per_unique
+from exportrisk.ingest.registry import sources
+from exportrisk.knowledge.evidence import country_evidence_as_of
+from exportrisk.knowledge.indicators import SPEC_DIR, checked_keys, indicators_as_of_many, load_spec
+from exportrisk.reference.controlcodes import Rule, classify_code
 from exportrisk.schema import (
     BANDS,
     COUNTRY_ROLES,
@@ -50,6 +49,7 @@ from exportrisk.schema import (
     conform,
     validate,
 )
+from exportrisk.scoring import network
 
 DEFAULT_CONFIG = METADATA_DIR / "scoring.yaml"
 DAYS_PER_YEAR = 365.25
@@ -560,8 +560,8 @@ def network_links(
 ) -> pd.DataFrame:
     """Licence lines whose exporter, or an affiliate, is linked to documented misuse public before the decision.
 
-    Exporters are matched to the curated entities (exportrisk.network.match_parties) and followed through the
-    relations in force on the decision day (exportrisk.network.exporter_links). Columns: licence_id, line_no,
+    Exporters are matched to the curated entities (exportrisk.scoring.network.match_parties) and followed through the
+    relations in force on the decision day (exportrisk.scoring.network.exporter_links). Columns: licence_id, line_no,
     evidence_ids (';'-separated), path (the chain of entities, readable).
     """
     empty = pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line_no" else "string") for c in NETWORK_COLUMNS})

@@ -3,7 +3,7 @@
 A report looks at one state in one role: ``licensing`` (what the state licensed) or ``destination`` (what
 was licensed to it). Each section is a ``Section``: a title, a sentence or two saying what it shows and
 what the data cannot show, the table behind it and, where there is one, the name of the chart drawing that
-table (``exportrisk.plots.CHARTS``). The notebook ``notebooks/country_report.ipynb`` only lays the sections
+table (``exportrisk.reporting.plots.CHARTS``). The notebook ``notebooks/country_report.ipynb`` only lays the sections
 out, so everything a report states is computed here, and tested here.
 
 A licence is counted once per report: by its highest-scoring line among the lines the report is about (all
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from exportrisk import __version__, config, countries, pseudonyms
+from exportrisk import __version__, config
 from exportrisk.errors import InputError
-from exportrisk.registry import sources
+from exportrisk.ingest.registry import sources
+from exportrisk.reference import countries, pseudonyms
 from exportrisk.schema import BANDS, INDETERMINATE
 
 TEMPLATE = config.PACKAGE_DIR.parent / "notebooks" / "country_report.ipynb"  # the notebook each report runs
@@ -128,7 +129,7 @@ class Section:
     title: str
     text: str  # markdown
     table: pd.DataFrame  # behind the chart, written as tables/<key>.csv
-    chart: str | None = None  # a key of exportrisk.plots.CHARTS
+    chart: str | None = None  # a key of exportrisk.reporting.plots.CHARTS
     shown: pd.DataFrame | None = None  # what the page shows, where not the table itself
 
     @property
@@ -412,7 +413,7 @@ def refusals_text(table: pd.DataFrame, units: pd.DataFrame) -> str:
 def exporter_links(scored: pd.DataFrame) -> pd.DataFrame:
     """Licence lines whose exporter, or a company tied to it, was linked to documented misuse when decided.
 
-    The path is the scorer's (exportrisk.network): exporter -[relation period]-> affiliate ... -> evidence.
+    The path is the scorer's (exportrisk.scoring.network): exporter -[relation period]-> affiliate ... -> evidence.
     """
     linked = scored[scored["network_path"].notna()].sort_values(["decision_date", "licence_id", "line_no"])
     return pd.DataFrame(

@@ -14,7 +14,7 @@ import unicodedata
 
 import pandas as pd
 
-from exportrisk.parse import per_unique
+from exportrisk.ingest.parse import per_unique
 
 # Legal forms, after folding and removing dots: canonical form -> spellings (regex over whole words).
 LEGAL_FORMS = {

@@ -19,13 +19,13 @@ import pycountry
 import yaml
 from openpyxl.utils import get_column_letter
 
-from exportrisk import countries
 from exportrisk.errors import InputError
-from exportrisk.io import read_csv_text, read_utf8
-from exportrisk.parse import parse_amounts, parse_dates, per_unique
-from exportrisk.rejects import mark, quote
+from exportrisk.ingest.files import read_csv_text, read_utf8
+from exportrisk.ingest.parse import parse_amounts, parse_dates, per_unique
+from exportrisk.ingest.rejects import mark, quote
+from exportrisk.ingest.sources import Staged, source_file
+from exportrisk.reference import countries
 from exportrisk.schema import DESTINATION_TYPES, LICENCES
-from exportrisk.sources import Staged, source_file
 
 MAPPING_FILE = "exportrisk.yaml"
 XLSX_SUFFIXES = (".xlsx", ".xlsm")

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exportrisk import scoring
 from exportrisk.errors import InputError
-from exportrisk.io import atomic_path, write_parquet
-from exportrisk.parse import per_unique
+from exportrisk.ingest.files import atomic_path, write_parquet
+from exportrisk.ingest.parse import per_unique
 from exportrisk.schema import BANDS, SENSITIVITY, SENSITIVITY_SUMMARY, conform, validate
+from exportrisk.scoring import score as scoring
 
 BLOCK_CELLS = 1 << 22  # line scores held at once (draws x lines): 32 MB of float64
 COMPONENTS = ["d_score", "e_score", "u_score", "i_score", "x_score"]

@@ -5,7 +5,7 @@ Every chart is drawn from a table with at least one row, in the packaged style
 line under it, and from exactly the table it is given, so that the table written beside a chart is the table
 behind it. Figures are built with ``Figure()``, not pyplot: nothing is shown or kept open by accident, in a
 notebook or in a batch. Saving, in the formats and with the metadata that make files byte-identical across
-runs, is ``exportrisk.figures``.
+runs, is ``exportrisk.reporting.figures``.
 """
 
 import contextlib

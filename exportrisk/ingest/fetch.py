@@ -12,8 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from exportrisk.io import atomic_path, write_json
-from exportrisk.registry import Source, sources
+from exportrisk.ingest.files import atomic_path, write_json
+from exportrisk.ingest.registry import Source, sources
 
 MANIFEST = "fetch.json"
 

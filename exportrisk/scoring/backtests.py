@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exportrisk import scoring
-from exportrisk.indicators import SPEC_DIR, indicators_as_of_many, load_spec
-from exportrisk.io import atomic_path
-from exportrisk.parse import per_unique
+from exportrisk.ingest.files import atomic_path
+from exportrisk.ingest.parse import per_unique
+from exportrisk.knowledge.indicators import SPEC_DIR, indicators_as_of_many, load_spec
 from exportrisk.schema import CHECKS, conform, validate
+from exportrisk.scoring import score as scoring
 
 UK, NL = "GBR", "NLD"
 REPRESSION_CRITERION = "2"  # EU Common Position Criterion 2: internal repression

@@ -1,7 +1,7 @@
 """One module per licence source: read its raw files and stage rows in canonical columns.
 
 A source module exposes ``stage(folder) -> list[Staged]`` (one per raw file). Shared checks and the split
-into licences and rejects are in ``exportrisk.licences``.
+into licences and rejects are in ``exportrisk.ingest.licences``.
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from exportrisk.errors import InputError
-from exportrisk.io import read_csv_text
+from exportrisk.ingest.files import read_csv_text
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Raw sources to validated canonical tables: fetch, read each source, clean, reject with a reason."""

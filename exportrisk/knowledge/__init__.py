@@ -1,0 +1,1 @@
+"""What was known when: indicator editions and evidence, cleaned and queried as of a date."""

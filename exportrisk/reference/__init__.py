@@ -1,0 +1,1 @@
+"""Reference data every stage uses: country names, control codes, company entities, pseudonyms."""

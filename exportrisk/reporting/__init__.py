@@ -1,0 +1,1 @@
+"""Country reports: sections as pure functions, charts, figures on disk, the papermill runner."""
