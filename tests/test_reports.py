@@ -1,6 +1,7 @@
 """Country reports: real notebooks through papermill on the real data, their numbers, privacy and failures."""
 
 import json
+import tomllib
 from pathlib import Path
 
 import jupytext
@@ -16,7 +17,7 @@ from exportrisk.reporting import runner as report_runner
 from exportrisk.reporting import sections as reports
 from exportrisk.schema import EVIDENCE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
 from exportrisk.scoring import score as scoring
-from tests.conftest import cleaned_project
+from tests.conftest import REPO, cleaned_project
 from tests.privacy import named
 
 SPECS = [
@@ -217,7 +218,14 @@ def test_the_committed_notebook_is_clean_and_in_sync_with_its_script():
     def cells(notebook) -> list[tuple[str, str, list[str]]]:
         return [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells]
 
-    assert cells(script) == cells(nb), "the pair differs: run `jupytext --sync notebooks/country_report.py`"
+    assert cells(script) == cells(nb), f"the pair differs: run `jupytext --sync {NOTEBOOK.with_suffix('.py')}`"
+
+
+def test_the_template_ships_as_package_data():
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    folder = Path(report_runner.__file__).parent
+    assert NOTEBOOK.parent.parent == folder  # inside exportrisk/reporting, not the checkout's notebooks/
+    assert [p for glob in package_data["exportrisk.reporting"] for p in folder.glob(glob)] == [NOTEBOOK]
 
 
 # --- the content, on small tables ---

@@ -1,7 +1,7 @@
 """Running country reports: the notebook per country through papermill, many at once, never half-published.
 
 What a report says is ``exportrisk.reporting.sections``; this module is the edge around it. It reads the rows a report
-needs (filtered in the Parquet reader, not after), and runs ``notebooks/country_report.ipynb`` per country
+needs (filtered in the Parquet reader, not after), and runs ``reporting/templates/country_report.ipynb`` per country
 with papermill, then exports HTML without code in-process (nbconvert's HTMLExporter with ``exclude_input``;
 papermill's ``report_mode`` does not hide code there).
 
@@ -414,7 +414,7 @@ def run_batch(
     template: Path | None = None,
 ) -> list[Outcome]:
     """Every report, ``jobs`` at a time with a progress bar (on a terminal, or as ``progress`` says); then
-    status.json and index.html are updated. ``template`` defaults to notebooks/country_report.ipynb."""
+    status.json and index.html are updated. ``template`` defaults to the packaged country_report.ipynb."""
     template = template or reports.TEMPLATE
     if not template.is_file():
         raise InputError(template, "report notebook is missing")

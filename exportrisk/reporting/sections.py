@@ -3,8 +3,8 @@
 A report looks at one state in one role: ``licensing`` (what the state licensed) or ``destination`` (what
 was licensed to it). Each section is a ``Section``: a title, a sentence or two saying what it shows and
 what the data cannot show, the table behind it and, where there is one, the name of the chart drawing that
-table (``exportrisk.reporting.plots.CHARTS``). The notebook ``notebooks/country_report.ipynb`` only lays the sections
-out, so everything a report states is computed here, and tested here.
+table (``exportrisk.reporting.plots.CHARTS``). The notebook ``templates/country_report.ipynb`` only lays the
+sections out, so everything a report states is computed here, and tested here.
 
 A licence is counted once per report: by its highest-scoring line among the lines the report is about (all
 its lines for the licensing state; its lines to the country for a destination), which is how the scorer
@@ -26,7 +26,8 @@ from exportrisk.ingest.registry import sources
 from exportrisk.reference import countries, pseudonyms
 from exportrisk.schema import BANDS, INDETERMINATE
 
-TEMPLATE = config.PACKAGE_DIR.parent / "notebooks" / "country_report.ipynb"  # the notebook each report runs
+# the notebook each report runs: package data, so that an installed wheel renders reports too
+TEMPLATE = config.PACKAGE_DIR / "reporting" / "templates" / "country_report.ipynb"
 INDEX = "index.html"  # reports/index.html: every report and its key figures
 STATUS = "status.json"  # reports/status.json: the last run of each report
 ROLES = {
