@@ -24,7 +24,7 @@ reports: install
 # LAB_ARGS go to jupyter lab (e.g. LAB_ARGS="--no-browser --port 8890")
 lab: install
 	$(BIN)/python -m ipykernel install --user --name exportrisk --display-name "Python (exportrisk)"
-	cd notebooks && ../$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	cd notebooks && EXPORTRISK_ROOT=$(CURDIR) ../$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: install
 	$(BIN)/ruff check exportrisk tests benchmarks notebooks

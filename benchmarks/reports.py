@@ -18,7 +18,6 @@ Usage: python benchmarks/reports.py [--shared ../shared/datasets] [--sample 20] 
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from exportrisk.reporting import sections as reports
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SOURCES = ["caat-uk", "pts", "freedomhouse", "pegasus-victims"]
+SOURCES = ["caat-uk", "curated", "pts", "freedomhouse", "pegasus-victims"]
 
 
 def exportrisk(root: Path, *args: str) -> float:
@@ -78,7 +77,6 @@ def main() -> None:
         root = Path(tmp)
         data = root / "data"
         fetch_all(data / "raw", args.shared.resolve(), SOURCES)
-        shutil.copytree(REPO / "data" / "raw" / "curated", data / "raw" / "curated")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the runs")
 
         os.environ["EXPORTRISK_ROOT"] = str(root)

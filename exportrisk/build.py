@@ -207,7 +207,7 @@ def build_steps(
     steps = [
         Step(
             "fetch",
-            lambda: [registry, *(tree(mirror) if mirror else [])],
+            lambda: [registry, *tree(config.CURATED_DIR), *(tree(mirror) if mirror else [])],
             lambda: code_files(("exportrisk.ingest.fetch",)),
             {"mirror": str(mirror) if mirror else None},
             [raw / name / fetch.MANIFEST for name in registry_sources()],

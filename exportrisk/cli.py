@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from exportrisk import config
+from exportrisk import __version__, config
 from exportrisk.errors import InputError
 
 
@@ -150,7 +150,13 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="exportrisk", description="Screen export licences for human-rights risk.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help=f"project folder with data/ and reports/ (default: ${config.ROOT_VARIABLE}, else the current folder)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -188,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    root = os.environ.get(config.ROOT_VARIABLE)
+    if args.root:  # through the environment, so that report kernels (other processes) work on the same project
+        os.environ[config.ROOT_VARIABLE] = str(Path(args.root).resolve())
     try:
         return COMMANDS[args.command][0](args)
     except InputError as exc:
@@ -198,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
         return 1
+    finally:  # main() is also called in-process (tests, notebooks): leave the environment as it was
+        if args.root and root is None:
+            del os.environ[config.ROOT_VARIABLE]
+        elif args.root:
+            os.environ[config.ROOT_VARIABLE] = root
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Path constants, so that no module or notebook hard-codes a location.
 
-The project root defaults to the checkout this package lives in; set ``EXPORTRISK_ROOT`` to work on
-data elsewhere (tests and benchmarks do, to keep the checkout's own data untouched).
+A project is a folder holding ``data/`` (raw and processed) and ``reports/``. Its root is ``EXPORTRISK_ROOT``
+when set (the command line's ``--root`` sets it, so report kernels inherit it), else the current folder: never
+the place the package is installed, which may be site-packages.
 """
 
 import os
@@ -9,10 +10,12 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 METADATA_DIR = PACKAGE_DIR / "metadata"
+ROOT_VARIABLE = "EXPORTRISK_ROOT"
+CURATED_DIR = PACKAGE_DIR / "curated"  # the project's curated source, package data (fetch copies it to data/raw/)
 
 
 def project_root() -> Path:
-    return Path(os.environ.get("EXPORTRISK_ROOT", PACKAGE_DIR.parent)).resolve()
+    return Path(os.environ.get(ROOT_VARIABLE) or Path.cwd()).resolve()
 
 
 def raw_dir() -> Path:

@@ -1,9 +1,9 @@
-"""Generate the reference pages in docs/ from the declarations they describe (``make docs``)."""
+"""Generate the reference pages in docs/ from the declarations they describe (``make docs``, in a checkout)."""
 
 import sys
 from pathlib import Path
 
-from exportrisk.config import project_root
+from exportrisk.config import PACKAGE_DIR
 from exportrisk.ingest.files import atomic_path
 from exportrisk.reference.controlcodes import taxonomy
 from exportrisk.schema import data_dictionary
@@ -38,4 +38,4 @@ def write_docs(docs_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    write_docs(Path(sys.argv[1]) if len(sys.argv) > 1 else project_root() / "docs")
+    write_docs(Path(sys.argv[1]) if len(sys.argv) > 1 else PACKAGE_DIR.parent / "docs")

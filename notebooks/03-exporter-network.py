@@ -18,7 +18,7 @@
 #
 # Component X of the score asks whether a licence's exporter, or a company tied to it by ownership, a merger,
 # a sales arm or a rebrand, had been linked to documented surveillance misuse before the licence was decided.
-# The network is curated (`data/raw/curated/`), every relation dated as far as the sources allow and cited.
+# The network is curated (`exportrisk/curated/`), every relation dated as far as the sources allow and cited.
 
 # %%
 # %matplotlib inline

@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,9 @@ def make_project(root: Path, sources: list[str], mirror: Path) -> Path:
     return root
 
 
-def with_curated(root: Path) -> Path:
-    """Add the committed curated folder to a project's raw data."""
-    shutil.copytree(REPO / "data" / "raw" / "curated", root / "data" / "raw" / "curated")
-    return root
-
-
 def cleaned_project(root: Path, sources: list[str], mirror: Path) -> Path:
-    """The named sources fetched from the mirror and the curated folder, cleaned: a researcher's project."""
-    with_curated(make_project(root, sources, mirror))
+    """The named sources fetched from the mirror and the package's curated source, cleaned: a researcher's project."""
+    make_project(root, sorted({*sources, "curated"}), mirror)
     clean(root / "data" / "raw", root / "data" / "processed")
     return root
 

@@ -17,7 +17,7 @@ from exportrisk.ingest.registry import sources
 from exportrisk.reporting.plots import BAND_COLOURS
 from exportrisk.schema import BANDS, INDETERMINATE
 from exportrisk.scoring import score as scoring
-from tests.conftest import REPO, cleaned_project, make_project, with_curated
+from tests.conftest import REPO, cleaned_project, make_project
 
 KEY = ["licence_id", "line_no"]
 
@@ -47,7 +47,7 @@ def test_importing_the_package_loads_nothing_until_a_name_is_used():
 def test_load_builds_a_missing_table_from_the_raw_data_present_and_says_so(
     tmp_path, shared_datasets, monkeypatch, capsys
 ):
-    root = with_curated(make_project(tmp_path, ["pts"], shared_datasets))
+    root = make_project(tmp_path, ["curated", "pts"], shared_datasets)
     monkeypatch.setenv("EXPORTRISK_ROOT", str(root))
     processed = root / "data" / "processed"
     assert not processed.exists()

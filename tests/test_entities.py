@@ -3,17 +3,16 @@ dated relations between them, from the real curated files."""
 
 import csv
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from exportrisk.config import CURATED_DIR
 from exportrisk.ingest.clean import CleanResult, clean
 from exportrisk.ingest.sources import curated
 from exportrisk.reference.entities import legal_form, match_entities, match_entity, normalise_entity_name
 
-REPO = Path(__file__).resolve().parents[1]
-CURATED = REPO / "data" / "raw" / curated.NAME
+CURATED = CURATED_DIR
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exportrisk import cli
+from exportrisk.config import CURATED_DIR
 from exportrisk.ingest.clean import CleanResult, clean
 from exportrisk.ingest.files import read_table
 from exportrisk.ingest.sources import curated, pegasus_victims
@@ -29,7 +30,6 @@ from exportrisk.schema import ENTITIES, EVIDENCE, REJECTS, RELATIONS, validate
 from tests.privacy import named
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-REPO = Path(__file__).resolve().parents[1]
 VICTIMS = SHARED / pegasus_victims.NAME
 VICTIMS_FILE = f"{pegasus_victims.NAME}/{pegasus_victims.FILE}"
 
@@ -54,7 +54,7 @@ def make_raw(root: Path, victims: Path) -> Path:
     """A project whose data/raw/ holds a victim database folder and this repository's curated files."""
     raw = root / "data" / "raw"
     shutil.copytree(victims, raw / pegasus_victims.NAME)
-    shutil.copytree(REPO / "data" / "raw" / curated.NAME, raw / curated.NAME)
+    shutil.copytree(CURATED_DIR, raw / curated.NAME)
     return raw
 
 
@@ -319,7 +319,7 @@ def test_rejected_and_unreadable_victim_rows_carry_no_name(tmp_path, monkeypatch
 
 
 def curated_rows(name: str) -> list[dict[str, str]]:
-    with (REPO / "data" / "raw" / curated.NAME / name).open(encoding="utf-8", newline="") as fh:
+    with (CURATED_DIR / name).open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from exportrisk.cli import main
+from exportrisk.config import CURATED_DIR
 from exportrisk.ingest.fetch import fetch_source, sha256
 from exportrisk.ingest.registry import sources
 
@@ -47,5 +48,18 @@ def test_cli_says_which_sources_are_unavailable_one_line_each(tmp_path, shared_d
     out = capsys.readouterr().out.splitlines()
     assert "pts: fetched" in "\n".join(out)
     unavailable = [line for line in out if ": unavailable: " in line]
-    assert {line.split(":")[0] for line in unavailable} == set(sources()) - {"pts"}
+    assert {line.split(":")[0] for line in unavailable} == set(sources()) - {"pts", "curated"}  # curated: package data
     assert Path(tmp_path / "project" / "data" / "raw" / "pts" / "PTS-2024.csv").is_file()
+
+
+def test_curated_source_is_copied_from_the_package_whatever_the_mirror(tmp_path):
+    empty_mirror = tmp_path / "mirror"
+    empty_mirror.mkdir()
+    result = fetch_source(sources()["curated"], tmp_path / "raw", empty_mirror)
+    assert result.status == "fetched" and "package data" in result.detail
+    copied = {p.name: p.read_bytes() for p in (tmp_path / "raw" / "curated").iterdir() if p.name != "fetch.json"}
+    assert copied == {p.name: p.read_bytes() for p in CURATED_DIR.iterdir() if p.is_file()}
+    assert {"reported_licences.csv", "exportrisk.yaml", "entities.csv"} <= set(copied)
+    manifest = json.loads((tmp_path / "raw" / "curated" / "fetch.json").read_text())
+    assert set(manifest["files"]) == set(copied) and manifest["licence"].startswith("MIT")
+    assert fetch_source(sources()["curated"], tmp_path / "raw", None).status == "unchanged"

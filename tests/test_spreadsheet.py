@@ -10,13 +10,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from exportrisk.config import PACKAGE_DIR
+from exportrisk.config import CURATED_DIR, PACKAGE_DIR
 from exportrisk.errors import InputError
 from exportrisk.ingest.clean import LICENCE_SOURCES, CleanResult, clean
 from exportrisk.ingest.sources import spreadsheet
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "spreadsheet"
-CURATED = PACKAGE_DIR.parent / "data" / "raw" / "curated"
+CURATED = CURATED_DIR
 TODAY = dt.date(2024, 6, 1)
 MAPPING = """file: licences.csv
 licensing_country: NLD

@@ -60,8 +60,9 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     lines = [LICENCES.empty()]
     # Researchers' own spreadsheets: any other folder with a mapping file, read by its declarations.
     spreadsheets = sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}"))
-    for folder in spreadsheets:
-        if folder.name in LICENCE_SOURCES or folder.name in registry.sources():
+    downloaded = {n for n, s in registry.sources().items() if not s.base_url.startswith(registry.PACKAGED)}
+    for folder in spreadsheets:  # the curated folder is a registered spreadsheet source
+        if folder.name in LICENCE_SOURCES or folder.name in downloaded:
             raise InputError(folder / spreadsheet.MAPPING_FILE, "folder name is a registry source's: rename the folder")
     for name, stage in sorted(LICENCE_SOURCES.items()):
         folder = raw_dir / name

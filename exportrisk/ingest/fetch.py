@@ -1,8 +1,9 @@
 """Fetch the public originals of each registered source into data/raw/<source>/, with provenance.
 
 Files come from the source's URL, or from a local mirror folder laid out like data/raw/ (one folder per
-source). A source is written whole or not at all, and each write is atomic. Beside the files,
-``fetch.json`` records origin, sha256, size and retrieval date, so every report can cite its inputs.
+source); the project's own curated source ships inside the package and is copied from there. A source is
+written whole or not at all, and each write is atomic. Beside the files, ``fetch.json`` records origin,
+sha256, size and retrieval date, so every report can cite its inputs.
 """
 
 import datetime as dt
@@ -12,8 +13,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from exportrisk import __version__, config
 from exportrisk.ingest.files import atomic_path, write_json
-from exportrisk.ingest.registry import Source, sources
+from exportrisk.ingest.registry import PACKAGED, Source, sources
 
 MANIFEST = "fetch.json"
 
@@ -36,7 +38,13 @@ def _download(url: str, timeout: float) -> bytes:
 
 def _collect(source: Source, mirror: Path | None, timeout: float) -> tuple[dict[str, bytes], str]:
     """All files of one source, or an exception saying why they cannot be had."""
-    files: dict[str, bytes] = {}
+    if source.base_url.startswith(PACKAGED):  # package data: every file of its folder, wherever installed
+        folder = config.PACKAGE_DIR / source.base_url.removeprefix(PACKAGED)
+        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+        if not files:
+            raise FileNotFoundError(f"{folder} holds no files")
+        return files, f"exportrisk {__version__} package data ({source.base_url})"
+    files = {}
     for name in source.files:
         if mirror is not None:
             path = mirror / source.name / name
@@ -58,7 +66,7 @@ def fetch_source(source: Source, raw_dir: Path, mirror: Path | None, timeout: fl
         return FetchResult(source.name, "unavailable", f"not available from the {where}: {reason}")
     dest = raw_dir / source.name
     digests = {name: sha256(data) for name, data in files.items()}
-    mismatched = sorted(n for n, d in digests.items() if source.files[n] and source.files[n] != d)
+    mismatched = sorted(n for n, d in digests.items() if source.files.get(n) not in (None, d))
     current = all((dest / n).is_file() and sha256((dest / n).read_bytes()) == d for n, d in digests.items())
     if current and (dest / MANIFEST).is_file():
         return FetchResult(source.name, "unchanged", f"{len(files)} file(s) already present")

@@ -7,6 +7,8 @@ import yaml
 
 from exportrisk.config import METADATA_DIR
 
+PACKAGED = "package:"  # a base_url with this prefix names a folder of the installed package (the curated data)
+
 
 @dataclass(frozen=True)
 class Source:

@@ -1,7 +1,8 @@
 """The project's own curated files: evidence, entities and relations typed from ../shared/facts/.
 
-``data/raw/curated/`` holds small CSV files the project owns and commits, one row per fact, each with its
-source URLs, so that reports can always run, even offline. They pass the same checks, rejects and
+``exportrisk/curated/`` holds small CSV files the project owns and ships as package data, one row per fact,
+each with its source URLs, so that reports can always run, even offline; ``exportrisk fetch`` copies them to
+``data/raw/curated/`` like any registered source. They pass the same checks, rejects and
 schemas as public sources (exportrisk.knowledge.evidence); this module only reads them into canonical columns.
 The folder also holds a researcher-spreadsheet source (exportrisk.yaml and the file it names), which the
 licence step reads; this module reads only the files below.
