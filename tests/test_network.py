@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from exportrisk.config import CURATED_DIR
 from exportrisk.ingest.clean import CleanResult, clean
 from exportrisk.ingest.sources import curated, pegasus_victims
 from exportrisk.knowledge.evidence import evidence_as_of
@@ -20,7 +21,6 @@ from exportrisk.scoring.network import (
     near_misses,
     reach_periods,
 )
-from tests.conftest import REPO
 
 HIDE_AND_SEEK = "curated:citizenlab-2018-hide-and-seek"
 MILLION_DOLLAR = "curated:citizenlab-2016-million-dollar-dissident"
@@ -34,7 +34,7 @@ CIRCLES_TO_Q_CYBER = (
 def project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> CleanResult:
     """The curated files and the Pegasus victim database, cleaned once for the session."""
     raw = tmp_path_factory.mktemp("network") / "data" / "raw"
-    shutil.copytree(REPO / "data" / "raw" / curated.NAME, raw / curated.NAME)
+    shutil.copytree(CURATED_DIR, raw / curated.NAME)
     (raw / pegasus_victims.NAME).symlink_to(shared_datasets / pegasus_victims.NAME)
     return clean(raw, raw.parent / "processed")
 
