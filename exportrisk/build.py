@@ -175,10 +175,8 @@ def build_steps(
 
     def run_fetch() -> tuple[bool, str]:
         results = fetch.fetch_all(raw, mirror)
-        missing = [r.source for r in results if r.status == "unavailable"]
-        return not missing, f"{len(results) - len(missing)} of {len(results)} sources available" + (
-            f" ({', '.join(missing)} unavailable: going on without)" if missing else ""
-        )
+        line, _ = fetch.summary(results)  # a source missing is reported, not fatal: build on what is there
+        return all(r.status != "unavailable" for r in results), line
 
     # The steps' modules are imported when a step runs: a build with nothing to do then costs file hashing,
     # not the seconds that importing papermill, nbconvert and the scorer take.

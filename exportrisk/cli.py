@@ -9,9 +9,12 @@ from pathlib import Path
 from exportrisk import __version__, config
 from exportrisk.errors import InputError
 
+# Exit codes a scheduler can act on: 1 something failed (a report, an unexpected error), 2 unusable input
+EXIT_SOURCE_MISSING = 3  # a source could not be fetched and no earlier copy is present
+
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from exportrisk.ingest.fetch import fetch_all
+    from exportrisk.ingest.fetch import fetch_all, summary
 
     mirror = Path(args.mirror).resolve() if args.mirror else None
     if mirror is not None and not mirror.is_dir():
@@ -19,9 +22,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     results = fetch_all(config.raw_dir(), mirror, args.source or None)
     for r in results:
         print(f"{r.source}: {r.status}: {r.detail}")
-    available = sum(r.status != "unavailable" for r in results)
-    print(f"fetch: {available} of {len(results)} source(s) available in {config.raw_dir()}")
-    return 0
+    line, missing = summary(results)
+    print(f"fetch: {line} in {config.raw_dir()}")
+    return EXIT_SOURCE_MISSING if missing else 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -120,6 +123,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from exportrisk import build
+    from exportrisk.ingest import fetch
     from exportrisk.reporting import sections as reports
 
     mirror = Path(args.mirror).resolve() if args.mirror else None
@@ -132,9 +136,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     for r in build.build(mirror, not args.no_fetch, jobs, roles, args.period, args.force):
         took = f" ({r.seconds:.1f} s)" if r.status != "skipped" else ""
         print(f"{r.name}: {r.status}: {r.detail}{took}", flush=True)
-        # an unavailable source is reported, not fatal (offline, build on what is there); a failed report is
+        # a source unavailable is reported, not fatal (build on what is there); a failed report is
         failed |= r.status == "incomplete" and r.name != "fetch"
-    return 1 if failed else 0
+    missing = [] if args.no_fetch else fetch.missing(config.raw_dir())
+    if missing:
+        print(f"build: {', '.join(missing)} missing with no earlier copy (see fetch above)")
+    return 1 if failed else EXIT_SOURCE_MISSING if missing else 0
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
