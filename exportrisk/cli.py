@@ -144,6 +144,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 1 if failed else EXIT_SOURCE_MISSING if missing else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from exportrisk.publish.export import export
+
+    folder = Path(args.to).resolve() if args.to else config.project_root() / "reports" / "data"
+    done = export(config.project_root() / "data", folder)
+    print("export: " + ", ".join(f"{name} ({n} rows)" for name, n in done.rows.items()))
+    print(f"export: wrote {done.datapackage} (CSV and Parquet) and {done.database} (Datasette: metadata.json)")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "fetch": (cmd_fetch, "download the public sources into data/raw/ (or copy them from a mirror)"),
     "clean": (cmd_clean, "turn data/raw/ into validated tables in data/processed/"),
@@ -151,6 +161,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "sensitivity": (cmd_sensitivity, "perturb the scoring weights: how often each licence keeps its band"),
     "checks": (cmd_checks, "check the scores against refusals, named spyware operators and published figures"),
     "report": (cmd_report, "write country reports (notebook, HTML, charts, tables) into reports/<role>/<ISO3>/"),
+    "export": (cmd_export, "publish the processed tables as a data package (CSV, Parquet) and a SQLite database"),
     "build": (cmd_build, "fetch, clean, score and report, skipping every step whose inputs have not changed"),
 }
 
@@ -193,6 +204,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "report":
             sp.add_argument("--country", help="ISO 3166 alpha-3 code or a country name the mappings know")
             sp.add_argument("--all", action="store_true", help="every country with licence data in each role")
+        if name == "export":
+            sp.add_argument("--to", metavar="DIR", help="output folder (default: reports/data/)")
         if name == "build":
             sp.add_argument("--no-fetch", action="store_true", help="skip the fetch step (offline or pinned data)")
             sp.add_argument("--force", action="store_true", help="run every step even if nothing changed")

@@ -43,6 +43,35 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
     return conform(pd.read_parquet(path), table)
 
 
+# A cell starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV Injection").
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with each text cell that a spreadsheet would run as a formula prefixed with ' (as OWASP
+    advises), so that opening a published CSV runs nothing: '=HYPERLINK(...)' is shown, not followed.
+
+    Only text columns change: numbers, dates and booleans cannot hold a formula (a negative number stays one).
+    """
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype.kind in "biufcmM":
+            continue
+        text = out[column].astype("string")
+        formula = text.str.contains(FORMULA_START, regex=True).fillna(False).astype(bool)
+        if formula.any():
+            out[column] = text.mask(formula, "'" + text)
+    return out
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """A table as a published CSV, the same bytes every time: no index, '\\n' line ends, UTF-8, and no cell a
+    spreadsheet would run as a formula (neutralise_formulas). Parquet and processed tables keep the values."""
+    with atomic_path(path) as tmp:
+        neutralise_formulas(table).to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+    return path
+
+
 def write_json(obj: object, path: Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
