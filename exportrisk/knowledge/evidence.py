@@ -17,7 +17,13 @@ import pandas as pd
 
 from exportrisk.ingest.parse import from_parts, parse_dates, per_unique
 from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
-from exportrisk.ingest.sources import Staged, curated, pegasus_victims
+from exportrisk.ingest.sources import (
+    Staged,
+    citizenlab_finfisher_scan,
+    citizenlab_planet_netsweeper,
+    curated,
+    pegasus_victims,
+)
 from exportrisk.ingest.staged import StepResult
 from exportrisk.reference import countries, pseudonyms
 from exportrisk.reference.entities import match_entities
@@ -268,7 +274,8 @@ def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFram
 
 
 def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
-    """The cleaning step for entities, relations and evidence: the curated files, then the victim database.
+    """The cleaning step for entities, relations and evidence: the curated files, the victim database, then
+    Citizen Lab's vendor scans (FinFisher servers, Netsweeper installations).
 
     A missing curated file or victim folder is skipped (and reported), not an error: the tables are
     then written with what there is.
@@ -296,6 +303,16 @@ def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
             pseudonyms.check_no_names(frame, victim_names, part.source_file)
     else:
         out.skipped.append(pegasus_victims.NAME)
+    for vendor_scan in (citizenlab_finfisher_scan, citizenlab_planet_netsweeper):
+        folder = raw_dir / vendor_scan.NAME
+        if not folder.is_dir():
+            out.skipped.append(vendor_scan.NAME)
+            continue
+        part = vendor_scan.stage(folder)
+        names = countries.source_mapping(vendor_scan.NAME)
+        evidence.append(
+            out.record(part, vendor_scan.NAME, "evidence", *finalise_evidence(part, names, entities, today))
+        )
     out.tables.update(entities=entities, relations=relations, evidence=pd.concat(evidence, ignore_index=True))
     return out
 
