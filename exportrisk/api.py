@@ -131,8 +131,8 @@ def score(licences: pd.DataFrame, cfg: scoring.ScoringConfig | str | Path | None
     one row per given line with its index, each scored as of its decision date.
 
     ``licences`` has the columns of the licences table (a filtered or edited ``load("licences")``); the
-    indicators, evidence and exporter network are the project's processed tables. ``cfg`` is a scoring
-    configuration, or the path of one (default: the packaged scoring.yaml): change weights with
+    indicators, evidence, exporter network and refusals (precedent) are the project's processed tables. ``cfg``
+    is a scoring configuration, or the path of one (default: the packaged scoring.yaml): change weights with
     ``dataclasses.replace`` to see how the scores move.
     """
     missing = [f.name for f in LICENCES.fields if f.required and f.name not in licences]
@@ -141,7 +141,7 @@ def score(licences: pd.DataFrame, cfg: scoring.ScoringConfig | str | Path | None
     lines = conform(licences, LICENCES)
     if lines.duplicated(["licence_id", "line_no"]).any():
         raise ValueError("two rows have the same licence_id and line_no: give an edited copy a new line_no")
-    tables = {name: load(name) for name in ("indicators", "evidence", "entities", "relations")}
+    tables = {name: load(name) for name in ("licences", "indicators", "evidence", "entities", "relations")}
     return scoring.score_against(lines, tables, _config(cfg)).set_axis(licences.index)
 
 

@@ -495,8 +495,8 @@ def score_fields(level: str) -> tuple[Field, ...]:
         Field(
             "band",
             "category",
-            f"Band of the score, or '{INDETERMINATE}' where score_best and score_worst fall in different bands "
-            "(it sorts below Low: it claims no band).",
+            f"Band of the score, or '{INDETERMINATE}' where the data gaps of the line (a missing D measure or E, "
+            "unclassified goods) could put it in different bands (it sorts below Low: it claims no band).",
             required=True,
             categories=(INDETERMINATE, *BANDS),
             ordered=True,
@@ -523,9 +523,19 @@ def score_fields(level: str) -> tuple[Field, ...]:
             f"E, documented abuse (0-100) of {of}; null without one country, 0 where not a country.",
             min_value=0,
         ),
-        Field("u_score", "Float64", f"U, end-user (0-100) of {of}.", required=True, min_value=0),
+        Field("u_score", "Float64", f"U, end-user (0-100) of {of}; null where the end-user is unknown.", min_value=0),
         Field("i_score", "Float64", f"I, nature of the goods (tier 0-100) of {of}.", required=True, min_value=0),
         Field("x_score", "Float64", f"X, transaction and exporter points of {of}.", required=True, min_value=0),
+        Field(
+            "p_score",
+            "Float64",
+            f"P, precedent points of {of}: the licensing state's refusals for the destination public before the "
+            "decision.",
+            required=True,
+            min_value=0,
+        ),
+        Field("precedent_ids", "string", f"';'-separated licence_ids of the refusals P counts for {of}."),
+        Field("why", "string", f"One sentence on the largest contributors to the score of {of}.", required=True),
         Field(
             "coverage",
             "Float64",
@@ -537,14 +547,15 @@ def score_fields(level: str) -> tuple[Field, ...]:
         Field(
             "score_best",
             "Float64",
-            f"Score with the missing inputs at their best (lowest-risk) values{highest}.",
+            f"Score with the missing and uncertain inputs (an unknown end-user, a measure's standard deviation) at "
+            f"their best (lowest-risk) values{highest}.",
             required=True,
             min_value=0,
         ),
         Field(
             "score_worst",
             "Float64",
-            f"Score with the missing inputs at their worst values{highest}.",
+            f"Score with the missing and uncertain inputs at their worst values{highest}.",
             required=True,
             min_value=0,
         ),
@@ -576,7 +587,7 @@ SCORE_LINES = Table(
     (
         Field("licence_id", "string", "Licence, as in licences.", required=True),
         Field("line_no", "Int64", "Line, as in licences.", required=True, min_value=1),
-        Field("score", "Float64", "Ex-ante risk score 0-100 (one decimal).", required=True, min_value=0),
+        Field("score", "Float64", "Ex-ante risk score 0-100 (two decimals).", required=True, min_value=0),
         *score_fields("line"),
         Field("context_score", "Float64", "Weighted mean of D, E and U present.", required=True, min_value=0),
         Field("goods_factor", "Float64", "Share of the context risk the goods keep.", required=True, min_value=0),

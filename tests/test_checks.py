@@ -15,7 +15,8 @@ from exportrisk.scoring import backtests as checks
 from exportrisk.scoring import score as scoring
 from tests.conftest import cleaned_project, run_cli
 
-SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
+SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
+SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
 
 
 @pytest.mark.parametrize(
@@ -97,15 +98,28 @@ def figures(table: pd.DataFrame, check: str) -> pd.DataFrame:
     return table[table["check"].eq(check)].pivot(index="scope", columns="statistic", values="value")
 
 
-def test_criterion_2_auc_is_measured_overall_and_within_military_and_dual_use_goods(real):
+def test_criterion_2_auc_is_measured_overall_within_goods_categories_years_and_2013_to_2015(real):
     _, table, output = real
     auc = figures(table, "criterion2_auc")
-    assert list(auc.index.sort_values()) == ["all", "dual_use", "military"]
+    years = [str(y) for y in range(2008, 2016)]
+    assert sorted(auc.index) == sorted(["all", "dual_use", "military", "2013-2015", *years])
+    assert auc.loc[years, ["refused", "issued"]].sum().tolist() == auc.loc["all", ["refused", "issued"]].tolist()
+    window = auc.loc[["2013", "2014", "2015"], ["refused", "issued"]].sum()
+    assert window.tolist() == auc.loc["2013-2015", ["refused", "issued"]].tolist()
     assert ((auc["auc"] > 0) & (auc["auc"] < 1)).all()
     assert (auc["refused"] > 0).all() and (auc["issued"] > auc["refused"]).all()
     counts = ["refused", "issued"]  # licences whose top line is of unknown category count only in all
     assert (auc.loc[["military", "dual_use"], counts].sum() <= auc.loc["all", counts]).all()
     assert f"criterion2_auc all: auc {auc.loc['all', 'auc']:.3f}" in output
+
+
+def test_refusal_share_rises_with_the_band(real):
+    _, table, _ = real
+    auc, bands = figures(table, "criterion2_auc"), figures(table, "criterion2_share_by_band")
+    assert bands["licences"].sum() == auc.loc["all", "refused"] + auc.loc["all", "issued"]
+    assert bands["refused"].sum() == auc.loc["all", "refused"]
+    shares = bands.loc[["Low", "Moderate", "High"], "refused_share"]
+    assert shares.is_monotonic_increasing and shares.iloc[-1] > 5 * shares.iloc[0]
 
 
 def test_surveillance_lines_to_named_operators_reach_high_from_the_naming(real):

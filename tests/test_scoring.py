@@ -1,6 +1,7 @@
 """Scoring: each component and floor on hand-made frames (expected values worked out by hand), the
 no-look-ahead property, and known cases on the real UK, Dutch and curated data."""
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from exportrisk import cli
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_table
 from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS, SCORE_LINES, SCORES, conform
+from exportrisk.scoring import precedent
 from exportrisk.scoring import score as scoring
 from tests.conftest import cleaned_project, run_cli
 
-SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
+SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
+SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
 EX_ANTE = [c for c in SCORE_LINES.columns if c not in ("hindsight_score", "hindsight_band", "reassessment_date")]
 
 
@@ -49,7 +52,14 @@ def licences(*rows: dict) -> pd.DataFrame:
 
 def indicator_rows(country: str, year: int, published: str, **values: float) -> list[dict]:
     """One edition of some indicators for a country (codes as keyword arguments, e.g. pts_a=3)."""
-    scales = {"pts": (1, 5, True), "fh_total": (0, 100, False), "fh_pr": (1, 7, True), "fh_cl": (1, 7, True)}
+    scales = {
+        "pts": (1, 5, True),
+        "fh_total": (0, 100, False),
+        "fh_pr": (1, 7, True),
+        "fh_cl": (1, 7, True),
+        "fariss_theta": (-4, 6, False),
+        "fariss_theta_sd": (0, 2, True),
+    }
     rows = []
     for code, value in values.items():
         low, high, worse = scales["pts" if code.startswith("pts") else code]
@@ -84,8 +94,13 @@ def evidence(*rows: dict) -> pd.DataFrame:
 
 CFG = scoring.load_config()
 NO_LINKS = scoring.network_links(licences(), ENTITIES.empty(), RELATIONS.empty(), EVIDENCE.empty())
-# AAA as of 2020-06-01: PTS 2018 edition (public 2020-01-01) coded 3, 4 and 2; Freedom House total 30
-AAA = indicators(indicator_rows("AAA", 2018, "2020-01-01", pts_a=3, pts_h=4, pts_s=2, fh_total=30))
+# AAA as of 2020-06-01, editions of 2018 public 2020-01-01: PTS coded 3, 4 and 2; Freedom House total 30;
+# Fariss theta 1 (sd 0.5)
+AAA = indicators(
+    indicator_rows(
+        "AAA", 2018, "2020-01-01", pts_a=3, pts_h=4, pts_s=2, fh_total=30, fariss_theta=1, fariss_theta_sd=0.5
+    )
+)
 
 
 def plain(values: pd.Series) -> list:
@@ -99,21 +114,25 @@ def score(
     ev: pd.DataFrame | None = None,
     links: pd.DataFrame = NO_LINKS,
     cfg: scoring.ScoringConfig = CFG,
+    refusals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    return scoring.score_lines(lines, ind, EVIDENCE.empty() if ev is None else ev, links, cfg)
+    return scoring.score_lines(lines, ind, EVIDENCE.empty() if ev is None else ev, links, cfg, refusals)
 
 
 # --- D ----------------------------------------------------------------------------------------------------
 
 
-def test_destination_takes_the_worst_pts_coding_and_freedom_house_total():
+def test_destination_takes_the_worst_pts_coding_freedom_house_total_and_fariss_with_its_interval():
     pairs = pd.DataFrame({"country_code": ["AAA"], "date": pd.to_datetime(["2020-06-01"])})
     d = scoring.destination_record(AAA, pairs, CFG).iloc[0]
-    # PTS: worst coding 4 -> (4 - 1) / 4 * 100 = 75; FH: 100 - 30 = 70; D = 0.5 * 75 + 0.5 * 70 = 72.5
+    # Fariss: (1 - 4) / (-2 - 4) * 100 = 50; PTS: worst coding 4 -> (4 - 1) / 4 * 100 = 75; FH: 100 - 30 = 70;
+    # D = 0.3 * 50 + 0.2 * 75 + 0.5 * 70 = 65
     assert d["floor_measure"] == 75
-    assert d["d_score"] == pytest.approx(72.5)
-    assert d["d_best"] == d["d_worst"] == pytest.approx(72.5)
-    assert d["d_inputs"] == "fh_total 2018=30; pts_a 2018=3; pts_h 2018=4; pts_s 2018=2"
+    assert d["d_score"] == pytest.approx(65)
+    # the sd widens the Fariss risk by 1.96 * 0.5 / 6 * 100 = 16.33 each way: D from 60.1 to 69.9
+    assert (d["d_best"], d["d_worst"]) == (pytest.approx(60.1), pytest.approx(69.9))
+    assert d["d_gap_best"] == d["d_gap_worst"] == pytest.approx(65)  # no measure missing: no data gap
+    assert d["d_inputs"] == "fariss_theta 2018=1; fh_total 2018=30; pts_a 2018=3; pts_h 2018=4; pts_s 2018=2"
 
 
 def test_destination_before_2013_reads_ratings_and_reweights_a_missing_measure():
@@ -121,7 +140,7 @@ def test_destination_before_2013_reads_ratings_and_reweights_a_missing_measure()
     old = old[old["indicator_code"] != "fh_total"]  # before 2013 no total is published
     pairs = pd.DataFrame({"country_code": ["BBB"], "date": pd.to_datetime(["2011-06-01"])})
     d = scoring.destination_record(old, pairs, CFG).iloc[0]
-    # FH from ratings: ((6 + 5) / 2 - 1) / 6 * 100 = 75; no PTS: D = 75 over the measure present,
+    # FH from ratings: ((6 + 5) / 2 - 1) / 6 * 100 = 75; no PTS, no Fariss: D = 75 over the measure present,
     # best 0.5 * 75 + 0.5 * 0 = 37.5, worst 0.5 * 75 + 0.5 * 100 = 87.5
     assert d["d_score"] == pytest.approx(75)
     assert (d["d_best"], d["d_worst"], d["n_measures"]) == (pytest.approx(37.5), pytest.approx(87.5), 1)
@@ -186,11 +205,15 @@ def test_abuse_weighs_strength_recency_and_role():
 # --- U, I, X ----------------------------------------------------------------------------------------------
 
 
-def test_end_user_types_map_through_aliases_and_unknown_is_a_mid_score_never_zero():
+def test_end_user_types_map_through_aliases_and_unknown_is_not_a_number():
     types = pd.Series([" Intelligence ", "ministry of  interior", "Company", None, "a ministry"], dtype="string")
     u = scoring.end_user_component(types, CFG)
-    assert u["u_score"].tolist() == [100, 85, 25, 50, 50]
+    assert plain(u["u_score"]) == [100, 85, 25, None, None]
+    # unknown: from the lowest known score (private, 25) to the highest (intelligence, 100)
+    assert u["u_best"].tolist() == [100, 85, 25, 25, 25] and u["u_worst"].tolist() == [100, 85, 25, 100, 100]
     assert u["u_known"].tolist() == [True, True, True, False, False]
+    neutral = dataclasses.replace(CFG, end_user=dataclasses.replace(CFG.end_user, unknown=50.0))
+    assert scoring.end_user_component(types, neutral)["u_worst"].tolist() == [100, 85, 25, 50, 50]
 
 
 def test_goods_tiers_follow_code_then_type_then_category_then_keywords():
@@ -246,21 +269,24 @@ def test_transaction_flags_add_points_up_to_the_cap():
 # --- combining, floors, bands -----------------------------------------------------------------------------
 
 
-def test_the_formula_and_the_political_terror_floor():
+def test_the_formula_and_the_political_terror_floor_placing_lines_inside_its_band():
     out = score(licences({}, {"licence_id": "t:2", "control_code": "ML10", "goods_category": "military",
                               "surveillance_type": None, "taxonomy_rule": "ML*"}))  # fmt: skip
     first = out.iloc[0]
-    # D 72.5, E 0, U 50 (unknown): context = 0.45 * 72.5 + 0.35 * 0 + 0.2 * 50 = 42.625
-    # interception I 90: factor 0.4 + 0.6 * 0.9 = 0.94; 42.625 * 0.94 = 40.07 -> 40.1, Moderate by the formula,
-    # but PTS 4 (75) with a surveillance item: at least High (50)
-    assert first["context_score"] == pytest.approx(42.625)
+    # D 65, E 0, U unknown (left out): context = (0.45 * 65 + 0.35 * 0) / 0.8 = 36.5625
+    # interception I 90: factor 0.4 + 0.6 * 0.9 = 0.94; raw 36.5625 * 0.94 = 34.37, Moderate by the formula,
+    # but PTS 4 (75) with a surveillance item: High, placed in it by the raw score: 50 + 25 * 0.3437 = 58.59
+    assert first["context_score"] == pytest.approx(36.5625)
     assert first["goods_factor"] == pytest.approx(0.94)
-    assert (first["score"], first["band"], first["floors"]) == (50.0, "High", "political_terror")
-    # ML10 (aircraft, tier 40) is military: the same floor; factor 0.64 -> 27.3 before it
-    assert (out["score"].iloc[1], out["floors"].iloc[1]) == (50.0, "political_terror")
-    calm = indicators(indicator_rows("AAA", 2018, "2020-01-01", pts_a=3, pts_h=3, pts_s=2, fh_total=30))
-    # PTS 3: D = 0.5 * 50 + 0.5 * 70 = 60; context 0.45 * 60 + 10 = 37; 37 * 0.94 = 34.78 -> 34.8, no floor
-    assert plain(score(licences({}), calm)[["score", "band", "floors"]].iloc[0]) == [34.8, "Moderate", None]
+    assert (first["score"], first["band"], first["floors"]) == (58.59, "High", "political_terror")
+    # ML10 (aircraft, tier 40) is military: the same floor; factor 0.64 -> raw 23.4, 50 + 25 * 0.234 = 55.85:
+    # both floored, the line with the riskier goods stays above
+    assert (out["score"].iloc[1], out["floors"].iloc[1]) == (55.85, "political_terror")
+    # best: D 60.1 (Fariss sd), U 25: (27.045 + 5) * 0.94 = 30.12 -> 57.53; worst: D 69.9, U 100 -> 62.09
+    assert (first["score_best"], first["score_worst"]) == (57.53, 62.09)
+    calm = AAA.assign(value=AAA["value"].where(AAA["indicator_code"] != "pts_h", 3))
+    # PTS 3: D = 0.3 * 50 + 0.2 * 50 + 0.5 * 70 = 60; context 0.45 * 60 / 0.8 = 33.75; * 0.94 = 31.72, no floor
+    assert plain(score(licences({}), calm)[["score", "band", "floors"]].iloc[0]) == [31.72, "Moderate", None]
 
 
 def test_prior_use_lifts_surveillance_items_to_very_high_and_security_items_to_high():
@@ -277,11 +303,61 @@ def test_prior_use_lifts_surveillance_items_to_very_high_and_security_items_to_h
     )  # fmt: skip
     ind = indicators(indicator_rows("AAA", 2018, "2020-01-01", pts_a=1, fh_total=90))
     out = score(rows, ind, ev).set_index("licence_id")
-    # AAA: a fresh forensic finding (weight 1.0): interception at least Very high, cryptography at least High
-    assert out.loc["t:1", ["score", "band", "floors"]].tolist() == [75.0, "Very high", "prior_use;named_operator"]
-    assert out.loc["t:2", ["score", "band", "floors"]].tolist() == [50.0, "High", "named_operator"]
+    # AAA: D = (0.2 * 0 + 0.5 * 10) / 0.7 = 7.14 (no Fariss); a forensic finding a month old (30 days):
+    # W = 0.5 ^ (30 / 365.25 / 4) = 0.986, E = 62.68; context (0.45 * 7.14 + 0.35 * 62.68) / 0.8 = 31.44.
+    # Interception (factor 0.94): raw 29.55, Very high by prior use: 75 + 15 * 0.2955 = 79.43;
+    # cryptography (factor 0.58): raw 18.24, High by the named operator: 50 + 25 * 0.1824 = 54.56.
+    # One finding is no pattern: the Critical floor needs weight 2
+    assert out.loc["t:1", ["score", "band", "floors"]].tolist() == [79.43, "Very high", "prior_use;named_operator"]
+    assert out.loc["t:2", ["score", "band", "floors"]].tolist() == [54.56, "High", "named_operator"]
     # BBB: one credible report, six years old: outside the floors' window, no floor
     assert pd.isna(out.loc["t:3", "floors"]) and out.loc["t:3", "score"] < 50
+
+
+def test_critical_needs_a_pattern_of_confirmed_use_or_a_linked_exporter_for_intrusion_or_interception():
+    two = evidence(
+        *[{"evidence_id": i, "country_code": "AAA", "country_role": "operator", "strength": "forensically_confirmed",
+           "published_date": day} for i, day in (("f1", "2019-11-01"), ("f2", "2020-03-01"))]
+    )  # fmt: skip
+    rows = licences(
+        {},  # interception
+        {
+            "licence_id": "t:2",
+            "control_code": "4A005",
+            "surveillance_type": "intrusion_software",
+            "taxonomy_rule": "4A005",
+        },
+        {"licence_id": "t:3", **CRYPTO},
+        {"licence_id": "t:4", "destination_country_code": "BBB"},
+    )
+    out = score(rows, ev=two).set_index("licence_id")
+    # two forensic findings within five years (weight 2): interception and intrusion software are Critical,
+    # placed in 90-100 by their raw score; cryptography is not such a tool: High by the named-operator floor
+    assert out.loc["t:1", "band"] == out.loc["t:2", "band"] == "Critical"
+    assert out.loc["t:1", "floors"].startswith("critical;prior_use")
+    assert 90 < out.loc["t:1", "score"] < out.loc["t:2", "score"] < 100  # intrusion (tier 100) above interception
+    assert out.loc["t:3", "band"] == "High" and "critical" not in out.loc["t:3", "floors"]
+    assert out.loc["t:1", "why"].startswith("Critical: Critical floor; 2 pieces of surveillance evidence (E ")
+    # an exporter linked to documented misuse, for an interception item, without any evidence on the state
+    links = pd.DataFrame({"licence_id": ["t:4"], "line_no": [1], "evidence_ids": ["curated:x"], "path": ["A -> B"]})
+    linked = score(rows, links=links).set_index("licence_id")
+    assert linked.loc["t:4", "band"] == "Critical" and linked.loc["t:4", "floors"] == "critical"
+    assert linked.loc["t:1", "band"] == "High"  # the same item without the link: the political-terror floor
+
+
+def test_floored_lines_keep_their_order_and_tie_only_when_their_inputs_tie():
+    ml = {"goods_category": "military", "surveillance_type": None, "taxonomy_rule": "ML*"}
+    rows = licences(
+        *[{"licence_id": f"t:{code}", "control_code": code, **ml} for code in ("ML1", "ML3", "ML6", "ML10")],
+        {"licence_id": "t:ML1b", "control_code": "ML1", **ml},
+    )
+    out = score(rows).set_index("licence_id")
+    # all five are lifted by the political-terror floor; inside High they keep the order of their goods tiers
+    assert (out["floors"] == "political_terror").all() and (out["band"] == "High").all()
+    assert (
+        out.loc["t:ML1", "score"] > out.loc["t:ML3", "score"] > out.loc["t:ML6", "score"] > out.loc["t:ML10", "score"]
+    )
+    assert out.loc["t:ML1", "score"] == out.loc["t:ML1b", "score"]  # the same inputs: the same score
 
 
 def test_bands_have_the_documented_bounds():
@@ -296,18 +372,21 @@ def test_a_hidden_destination_is_scored_at_best_and_worst_and_is_indeterminate()
     ml1 = {"control_code": "ML1", "goods_category": "military", "surveillance_type": None, "taxonomy_rule": "ML*"}
     out = score(licences({"destination_type": "multiple", "destination_country_code": None, **ml1}))
     line = out.iloc[0]
-    # ML1 tier 85: factor 0.91; X = 15 (destination hidden). Central: D and E missing, context = U = 50:
-    # 50 * 0.91 + 15 = 60.5. Best: D = E = 0: 10 * 0.91 + 15 = 24.1 (Low). Worst: D = E = 100:
-    # 90 * 0.91 + 15 = 96.9 (Critical). Coverage: U, D (2 measures), E missing, I present: 1 / 5
-    assert (line["score"], line["score_best"], line["score_worst"]) == (60.5, 24.1, 96.9)
-    assert (line["band"], line["score_band"], line["coverage"]) == ("indeterminate (data gap)", "High", 0.2)
+    # ML1 tier 85: factor 0.91; X = 15 (destination hidden). Central: D, E and U unknown, nothing known of
+    # destination or end-user: context 50, 50 * 0.91 + 15 = 60.5. Best: D = E = 0, U 25: 5 * 0.91 + 15 = 19.55
+    # (Low). Worst: D = E = U = 100: 100 * 0.91 + 15, capped at 100. The data gaps alone (D and E, U left out)
+    # span 15 (Low) to 100: indeterminate. Coverage: U, D (3 measures), E missing, I present: 1 / 6
+    assert (line["score"], line["score_best"], line["score_worst"]) == (60.5, 19.55, 100.0)
+    assert (line["band"], line["score_band"], line["coverage"]) == ("indeterminate (data gap)", "High", 1 / 6)
     assert pd.isna(line["d_score"]) and pd.isna(line["e_score"])
 
 
 def test_places_that_are_not_countries_have_no_government_to_score():
     out = score(licences({"destination_type": "non_country", "destination_country_code": None}))
-    # D = E = 0: context = 0.2 * 50 = 10, * 0.94 = 9.4; no gap but the end-user's
-    assert out[["score", "score_best", "score_worst", "d_score", "e_score"]].iloc[0].tolist() == [9.4] * 3 + [0, 0]
+    # D = E = 0, the end-user unknown: from 0.2 * 25 * 0.94 = 4.7 to 0.2 * 100 * 0.94 = 18.8. Left out, U would
+    # leave a context of 0, below what any end-user gives: the context is held at the private end-user's 5
+    assert out[["score", "score_best", "score_worst", "d_score", "e_score"]].iloc[0].tolist() == [4.7, 4.7, 18.8, 0, 0]
+    assert out["band"].iloc[0] == "Low"  # the end-user is no data gap of this line: every line lacks it
     assert out["flags"].iloc[0] == "destination_not_a_country;end_user_unknown"
 
 
@@ -315,13 +394,52 @@ def test_a_licence_is_summarised_by_its_highest_line():
     rows = licences({"line_no": 1, "destination_country_code": "BBB"}, {"line_no": 2}, {"line_no": 3})
     lines = score(rows)
     scores = scoring.summarise(lines, rows, CFG)
-    # BBB has no indicators, D drops out: context (0.35 * 0 + 0.2 * 50) / 0.55 = 18.18, * 0.94 = 17.1;
-    # the AAA lines are lifted to 50 by the political-terror floor (the first of them is the top line)
-    assert lines["score"].tolist() == [17.1, 50.0, 50.0]
+    # BBB has no indicators and no evidence: E = 0 alone, held at the lowest a known end-user can make it,
+    # (0.35 * 0 + 0.2 * 25) / 0.55 = 9.09, * 0.94 = 8.55;
+    # the AAA lines are lifted to 58.59 by the political-terror floor (the first of them is the top line)
+    assert lines["score"].tolist() == [8.55, 58.59, 58.59]
     row = scores.iloc[0]
-    assert (row["licence_id"], row["score"], row["top_line_no"], row["n_lines"]) == ("t:1", 50.0, 2, 3)
+    assert (row["licence_id"], row["score"], row["top_line_no"], row["n_lines"]) == ("t:1", 58.59, 2, 3)
     assert row["score_worst"] == lines["score_worst"].max() and row["score_best"] == lines["score_best"].max()
     assert list(scores.columns[:3]) == ["licence_id", "score", "band"]
+
+
+# --- P: precedent -----------------------------------------------------------------------------------------
+
+
+def test_precedent_counts_the_states_own_criterion_2_refusals_public_before_the_day():
+    refused = {"outcome": "refused", "refusal_criteria": "2"}
+    refusals = licences(
+        {"licence_id": "r:1", **refused, "refusal_criteria": "2;7", "decision_date": "2019-06-01"},
+        {"licence_id": "r:2", **refused, "decision_date": "2020-02-01"},  # Q1 2020: public 2020-08-01
+        {"licence_id": "r:3", **refused, "refusal_criteria": "1", "decision_date": "2019-03-01"},
+        {"licence_id": "r:4", **refused, "decision_date": "2019-01-10", "control_code": "ML1",
+         "goods_category": "military", "surveillance_type": None, "taxonomy_rule": "ML*"},
+        {"licence_id": "r:5", **refused, "decision_date": "2019-01-10", "licensing_country_code": "NLD"},
+        {"licence_id": "r:6", **refused, "decision_date": "2019-01-10", "destination_country_code": "BBB"},
+    )  # fmt: skip
+    assert precedent.public_date(refusals["decision_date"], 4).dt.strftime("%Y-%m-%d").tolist()[:2] == [
+        "2019-11-01",
+        "2020-08-01",
+    ]
+    line = score(licences({}), refusals=refusals).iloc[0]
+    # r:1 same family (5A001), public 2019-11-01: 0.5 ^ (213 / 365.25 / 4) = 0.904; r:4 another family (ML1),
+    # public 2019-08-01: 0.5 x 0.5 ^ (305 / 365.25 / 4) = 0.433; P = 20 x (1 - exp(-1.336)) = 14.74.
+    # r:2 is not yet public, r:3 cites no Criterion 2, r:5 is another state's, r:6 another destination's
+    assert line["p_score"] == pytest.approx(14.7449, abs=1e-3)
+    assert line["precedent_ids"] == "r:1;r:4"
+    assert "2 earlier refusals to this destination (+14.7)" in line["why"]
+    # each refusal scored as of its own decision never counts itself (nor anything public later)
+    own = score(refusals, refusals=refusals).set_index("licence_id")
+    assert own.loc[["r:1", "r:4"], "precedent_ids"].isna().all()  # r:4 became public after r:1's decision
+    assert own.loc["r:2", "precedent_ids"] == "r:1;r:4"
+
+
+def test_without_refusals_given_the_lines_own_refusals_are_the_precedents():
+    rows = pd.concat([EARLIER_REFUSAL, licences({})], ignore_index=True)
+    out = score(rows).set_index("licence_id")
+    assert out.loc["t:1", "precedent_ids"] == "r:1" and out.loc["t:1", "p_score"] == pytest.approx(11.9, abs=0.01)
+    assert out.loc["r:1", "p_score"] == 0
 
 
 # --- the views beside the ex-ante score -------------------------------------------------------------------
@@ -352,8 +470,8 @@ def test_reassessment_date_is_the_day_after_the_evidence_that_lifts_the_score():
 
 
 @st.composite
-def later_inputs(draw: st.DrawFn, decided: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Evidence lines and indicator editions all published on or after ``decided``."""
+def later_inputs(draw: st.DrawFn, decided: pd.Timestamp) -> tuple[list, list, pd.DataFrame | None]:
+    """Evidence lines, indicator editions and refusals all published on or after ``decided``."""
     countries = st.sampled_from(["AAA", "BBB"])
     day = st.integers(0, 3000).map(lambda n: (decided + pd.Timedelta(days=n)).strftime("%Y-%m-%d"))
     ev = draw(
@@ -376,7 +494,14 @@ def later_inputs(draw: st.DrawFn, decided: pd.Timestamp) -> tuple[pd.DataFrame, 
         )
     )
     ind = [indicator_rows(c, y, p, pts_a=pts, fh_total=fh) for c, y, p, pts, fh in editions]
-    return ev, ind
+    # refusals decided from 2020-01-01 on: published (quarterly, from 2020-08-01) after the decision
+    refused = st.integers(-152, 3000).map(lambda n: (decided + pd.Timedelta(days=n)).strftime("%Y-%m-%d"))
+    refusals = draw(st.lists(st.tuples(countries, refused), max_size=3))
+    later = licences(
+        *[{"licence_id": f"r:{i + 2}", "outcome": "refused", "refusal_criteria": "2", "destination_country_code": c,
+           "decision_date": d} for i, (c, d) in enumerate(refusals)]
+    ) if refusals else None  # fmt: skip
+    return ev, ind, later
 
 
 BEFORE = evidence(
@@ -388,16 +513,23 @@ DECIDED = pd.Timestamp("2020-06-01")
 
 CRYPTO = {"control_code": "5A002.a", "surveillance_type": "cryptography", "taxonomy_rule": "5A002"}
 DECIDED_ROWS = licences({}, {"licence_id": "t:2", "destination_country_code": "BBB", **CRYPTO})
-BASE = score(DECIDED_ROWS, AAA, BEFORE)
+EARLIER_REFUSAL = licences(
+    {"licence_id": "r:1", "outcome": "refused", "refusal_criteria": "2;7", "decision_date": "2019-06-01"}
+)
+BASE = score(DECIDED_ROWS, AAA, BEFORE, refusals=EARLIER_REFUSAL)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extra=later_inputs(DECIDED))
 def test_nothing_published_on_or_after_the_decision_changes_the_ex_ante_score(extra):
-    ev, editions = extra
+    ev, editions, refusals = extra
     more_evidence = pd.concat([BEFORE, evidence(*ev)], ignore_index=True) if ev else BEFORE
     more_indicators = pd.concat([AAA, *[indicators(e) for e in editions]], ignore_index=True)
-    later = score(DECIDED_ROWS, more_indicators, more_evidence)
+    more_refusals = EARLIER_REFUSAL if refusals is None else pd.concat([EARLIER_REFUSAL, refusals], ignore_index=True)
+    if refusals is not None:
+        assert (precedent.public_date(refusals["decision_date"], 4) >= DECIDED).all()
+    later = score(DECIDED_ROWS, more_indicators, more_evidence, refusals=more_refusals)
+    assert BASE["precedent_ids"].iloc[0] == "r:1"  # the earlier refusal counts, the later ones must not
     pd.testing.assert_frame_equal(later[EX_ANTE], BASE[EX_ANTE])
 
 
@@ -412,9 +544,11 @@ def test_nothing_published_on_or_after_the_decision_changes_the_ex_ante_score(ex
         ("half_life_years: 4", "half_life_years: four", "abuse.half_life_years must be a number, not 'four'"),
         ("  max_years_behind: 2", "  max_years_behind: 2.5", "destination.max_years_behind must be a whole number"),
         ("    band: Very high", "    band: Severe", "floors.prior_use.band: 'Severe' is not one of"),
-        ("      weight: 0.5        # because", "      weight: 0.6        # because",
-         "destination.measures weights: pts + fh must sum to 1"),
-        ('method_version: "1.0"\n', "", "the file needs 'method_version'"),
+        ("      weight: 0.2        # because", "      weight: 0.3        # because",
+         "destination.measures weights: fariss + pts + fh must sum to 1"),
+        ('method_version: "2.0"\n', "", "the file needs 'method_version'"),
+        ("sd: fariss_theta_sd", "sd: fariss_sd", "readings[0].sd: 'fariss_sd' is not one of"),
+        ("  lag_months: 4", "  lag_months: -1", "precedent.lag_months must not be negative"),
         ("[pts_a, pts_h, pts_s]", "[pts_a, pts_hrw, pts_s]", "readings[0].indicators: 'pts_hrw' is not one of"),
     ],
 )  # fmt: skip
@@ -432,9 +566,9 @@ def test_every_number_is_in_the_configuration_file(tmp_path):
     text = scoring.DEFAULT_CONFIG.read_text(encoding="utf-8").replace("  keep_share: 0.4", "  keep_share: 1.0")
     path = tmp_path / "all_of_the_context.yaml"
     path.write_text(text, encoding="utf-8")
-    calm = indicators(indicator_rows("AAA", 2018, "2020-01-01", pts_a=3, pts_h=3, pts_s=2, fh_total=30))
-    # keep_share 1: the goods keep all the context risk: 37.0 instead of 34.8
-    assert score(licences({}), calm, cfg=scoring.load_config(path))["score"].iloc[0] == 37.0
+    calm = AAA.assign(value=AAA["value"].where(AAA["indicator_code"] != "pts_h", 3))
+    # keep_share 1: the goods keep all the context risk: 33.75 instead of 31.72
+    assert score(licences({}), calm, cfg=scoring.load_config(path))["score"].iloc[0] == 33.75
 
 
 # --- the real data ----------------------------------------------------------------------------------------
@@ -480,11 +614,13 @@ def surveillance_rows(licences: pd.DataFrame, country: str) -> pd.DataFrame:
 
 
 def below_high_but_for_political_terror(scored: pd.DataFrame) -> bool:
-    """Every line is below High unless PTS 4-5 lifted it, at least one is below, and no evidence floor fired."""
+    """Every line is below High unless PTS 4-5 or earlier refusals (precedent) lifted it, at least one is below,
+    and no evidence floor fired."""
     floors = scored["floors"].fillna("")
     below = scored["score"] < 50
-    evidence_floor = floors.str.contains("named_operator|prior_use")
-    return bool((below | floors.eq("political_terror")).all() and below.any() and not evidence_floor.any())
+    lifted = floors.eq("political_terror") | (scored["p_score"] > 0)
+    evidence_floor = floors.str.contains("critical|named_operator|prior_use")
+    return bool((below | lifted).all() and below.any() and not evidence_floor.any())
 
 
 @pytest.mark.parametrize("country", sorted(NAMED))
@@ -533,12 +669,16 @@ def test_real_reassessment_dates_agree_with_scoring_on_that_day_and_the_day_befo
 
 def test_the_curated_cyprus_licence_of_december_2021(real):
     line = real.table("score_lines").set_index("licence_id").loc["curated:cy-2021-12-isr"]
-    # an IMSI catcher (5A001.f) to Israel, re-exported to a third country: PTS 4 (Human Rights Watch coding)
-    # with a surveillance item lifts it to High; Israel is named only as a Circles customer (counts little)
-    assert (line["score"], line["band"], line["floors"]) == (50.0, "High", "political_terror")
+    # an IMSI catcher (5A001.f) to Israel, re-exported to a third country. D: Fariss theta 2019 -0.74 -> 79.0,
+    # PTS 4 (Human Rights Watch coding) 75, FH 76 -> 24: 0.3 * 79.0 + 0.2 * 75 + 0.5 * 24 = 50.7; Israel is named
+    # only as a Circles customer (E 11.9, counts little); the end-user unknown: context (0.45 * 50.7 + 0.35 *
+    # 11.9) / 0.8 = 33.7; raw 33.7 * 0.94 + 10 = 41.7, lifted by PTS 4 into High: 50 + 25 * 0.417 = 60.42
+    assert (line["score"], line["band"], line["floors"]) == (60.42, "High", "political_terror")
+    assert line["why"].startswith("High: political-terror floor; destination record D 51; re-export (+10)")
     assert line["goods_rule"] == "surveillance_type interception" and "re_export" in line["flags"]
     assert line["evidence_ids"] == "curated:citizenlab-2020-running-in-circles" and 0 < line["e_score"] < 15
     assert line["as_of_date"] == pd.Timestamp("2021-12-01") and "pts_h 2019=4" in line["d_inputs"]
+    assert "fariss_theta 2019=-0.74" in line["d_inputs"]
 
 
 def test_the_curated_circles_bulgaria_licence_is_linked_through_nso(real):

@@ -14,7 +14,8 @@ from exportrisk.scoring import score as scoring
 from exportrisk.scoring import sensitivity
 from tests.conftest import cleaned_project, run_cli
 
-SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "pegasus-victims"]
+SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
+SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +65,11 @@ def hand_lines() -> tuple[pd.DataFrame, pd.DataFrame]:
             "u_score": [10.0, 25.5],
             "i_score": [100.0, 100.0],
             "x_score": [0.0, 0.0],
+            "p_score": [0.0, 0.0],
             "floors": pd.array([None, None], dtype="string"),
         }
     )
-    return lines, pd.DataFrame({"pts": [20.0, 100.0], "fh": [20.0, 100.0]})
+    return lines, pd.DataFrame({"fariss": [20.0, 100.0], "pts": [20.0, 100.0], "fh": [20.0, 100.0]})
 
 
 def test_a_licence_far_from_band_edges_keeps_its_band_in_every_draw_one_at_an_edge_does_not(cfg):

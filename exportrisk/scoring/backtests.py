@@ -16,7 +16,7 @@ import pandas as pd
 from exportrisk.ingest.files import atomic_path
 from exportrisk.ingest.parse import per_unique
 from exportrisk.knowledge.indicators import SPEC_DIR, indicators_as_of_many, load_spec
-from exportrisk.schema import CHECKS, conform, validate
+from exportrisk.schema import BANDS, CHECKS, conform, validate
 from exportrisk.scoring import score as scoring
 
 UK, NL = "GBR", "NLD"
@@ -52,23 +52,37 @@ def check_rows(check: str, scope: str, **values: float) -> list[Row]:
     return [(check, scope, statistic, float(v)) for statistic, v in values.items()]
 
 
-def criterion2_auc(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
-    """UK licences refused under Criterion 2 against issued UK licences: ROC AUC of the ex-ante score.
-
-    Per licence (its score is its highest line's), overall and within the goods category of the line that
-    gives the score. Refusals on other criteria only are left out: they say nothing about repression. Beside
-    the AUC, the share of each side the score puts at High or above, where a screen would flag it.
-    """
-    top = licences[["licence_id", "line_no", "goods_category", "refusal_criteria"]].rename(
+def uk_criterion2(scores: pd.DataFrame, licences: pd.DataFrame) -> pd.DataFrame:
+    """UK licences refused under Criterion 2 or issued, one row per licence: its score, band, the goods category
+    of its top line, its decision year and whether it was refused. Refusals on other criteria only are left
+    out: they say nothing about repression."""
+    top = licences[["licence_id", "line_no", "goods_category", "refusal_criteria", "decision_date"]].rename(
         columns={"line_no": "top_line_no"}
     )
     uk = scores[scores["licensing_country_code"].eq(UK)].merge(top, on=["licence_id", "top_line_no"])
     criteria = per_unique(uk["refusal_criteria"].fillna(""), lambda c: REPRESSION_CRITERION in c.split(";"))
     refused = uk["outcome"].eq("refused").to_numpy() & criteria.to_numpy(dtype=bool)
-    compared = refused | uk["outcome"].eq("issued").to_numpy()
-    category, score = uk["goods_category"].to_numpy(), uk["score"].to_numpy(dtype=float)
-    high = (uk["score_band"] >= "High").to_numpy()
-    scopes = {"all": compared, **{c: compared & (category == c) for c in CATEGORIES}}
+    uk = uk.assign(refused=refused, year=uk["decision_date"].dt.year)
+    return uk[refused | uk["outcome"].eq("issued").to_numpy()].reset_index(drop=True)
+
+
+def criterion2_auc(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
+    """UK licences refused under Criterion 2 against issued UK licences: ROC AUC of the ex-ante score.
+
+    Per licence (its score is its highest line's): overall, within the goods category of the line that gives
+    the score, per decision year, and for 2013-2015 alone (the years the later evidence begins to reach).
+    Beside the AUC, the share of each side the score puts at High or above, where a screen would flag it.
+    """
+    uk = uk_criterion2(scores, licences)
+    refused, category, year = uk["refused"].to_numpy(), uk["goods_category"].to_numpy(), uk["year"].to_numpy()
+    score, high = uk["score"].to_numpy(dtype=float), (uk["score_band"] >= "High").to_numpy()
+    compared = np.ones(len(uk), dtype=bool)
+    scopes = {
+        "all": compared,
+        **{c: category == c for c in CATEGORIES},
+        **{str(y): year == y for y in sorted(set(year))},
+        "2013-2015": (year >= 2013) & (year <= 2015),
+    }
     out = []
     for scope, keep in scopes.items():
         issued = keep & ~refused
@@ -80,6 +94,23 @@ def criterion2_auc(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
             issued=issued.sum(),
             share_high_refused=share(high[keep & refused]),
             share_high_issued=share(high[issued]),
+        )
+    return out
+
+
+def criterion2_share_by_band(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
+    """Calibration: in each band (of the score itself), the share of the compared UK licences refused under
+    Criterion 2. A score that ranks well shows a share rising with the band."""
+    uk = uk_criterion2(scores, licences)
+    out = []
+    for band in BANDS:
+        mine = uk[uk["score_band"].eq(band)]
+        out += check_rows(
+            "criterion2_share_by_band",
+            band,
+            licences=len(mine),
+            refused=mine["refused"].sum(),
+            refused_share=share(mine["refused"].to_numpy()),
         )
     return out
 
@@ -164,6 +195,7 @@ def all_checks(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> p
     scores = scoring.summarise(scoring.score_against(licences, tables, cfg), licences, cfg)
     found = [
         *criterion2_auc(scores, licences),
+        *criterion2_share_by_band(scores, licences),
         *named_operator_high(tables, cfg),
         *interception_not_free_value(licences, tables["indicators"], cfg),
     ]

@@ -49,13 +49,13 @@ from exportrisk.schema import (
     conform,
     validate,
 )
-from exportrisk.scoring import network
+from exportrisk.scoring import explain, network, precedent
 
 DEFAULT_CONFIG = METADATA_DIR / "scoring.yaml"
 DAYS_PER_YEAR = 365.25
 BAND_DTYPE = pd.CategoricalDtype((INDETERMINATE, *BANDS), ordered=True)
 NETWORK_COLUMNS = ["licence_id", "line_no", "evidence_ids", "path"]
-FLOOR_NAMES = ("prior_use", "named_operator", "political_terror")
+FLOOR_NAMES = ("critical", "prior_use", "named_operator", "political_terror")
 X_FLAGS = ("destination_hidden", "transit", "re_export", "exporter_linked")
 STATIC_COLUMNS = [
     "control_code",
@@ -85,6 +85,7 @@ class Reading:
     combine: str  # "worst" or "mean" of the indicators' risks
     best: float
     worst: float
+    sd: str | None = None  # an indicator holding the standard deviation of the (single) indicator read
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Measure:
 @dataclass(frozen=True)
 class Destination:
     max_years_behind: int
+    interval_z: float  # a reading with a standard deviation spans value -/+ interval_z x sd in best and worst
     measures: dict[str, Measure]
 
 
@@ -111,7 +113,7 @@ class Abuse:
 class EndUser:
     scores: dict[str, float]
     aliases: dict[str, str]
-    unknown: float
+    unknown: float | None  # None: an unknown end-user drops U from the point score
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,27 @@ class Transaction:
 
 
 @dataclass(frozen=True)
+class Precedent:
+    criteria: tuple[str, ...]  # refusal criteria that make a refusal a precedent
+    lag_months: int  # public from the first day of the month lag_months after the end of the quarter
+    points: float  # P = points x (1 - exp(-weight / saturation))
+    saturation: float
+    other_family: float  # weight of a refusal for the same destination but another goods family
+    half_life_years: float
+
+
+@dataclass(frozen=True)
 class EvidenceFloor:
     min_evidence_weight: float
     surveillance_types: tuple[str, ...]
+    band: str
+
+
+@dataclass(frozen=True)
+class CriticalFloor:
+    min_evidence_weight: float
+    surveillance_types: tuple[str, ...]
+    exporter_linked: bool  # an exporter linked to documented misuse also fires it, for the same items
     band: str
 
 
@@ -161,6 +181,7 @@ class TerrorFloor:
 @dataclass(frozen=True)
 class Floors:
     window_years: float
+    critical: CriticalFloor
     prior_use: EvidenceFloor
     named_operator: EvidenceFloor
     political_terror: TerrorFloor
@@ -181,6 +202,7 @@ class ScoringConfig:
     end_user: EndUser
     goods: Goods
     transaction: Transaction
+    precedent: Precedent
     floors: Floors
     bands: dict[str, float]
     reassessment: Reassessment
@@ -209,11 +231,13 @@ def _typed(kind: object, value: object, where: str, path: Path) -> object:
     if origin is types.UnionType:  # "X | None"
         return None if value is None else _typed(args[0], value, where, path)
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is bool and isinstance(value, bool):
+        return value
     if kind is float and numeric:
         return float(value)
     if (kind is int and numeric and float(value).is_integer()) or (kind is str and isinstance(value, str)):
         return kind(value)
-    expected = {float: "a number", int: "a whole number", str: "text"}[kind]
+    expected = {float: "a number", int: "a whole number", str: "text", bool: "true or false"}[kind]
     raise InputError(path, f"{where} must be {expected}, not {value!r}")
 
 
@@ -261,6 +285,10 @@ def check_config(cfg: ScoringConfig, path: Path) -> ScoringConfig:
             _require(r.best != r.worst, path, f"{where}: best and worst must differ")
             _require(len(r.indicators) > 0, path, f"{where}.indicators is empty")
             _one_of(r.indicators, sorted(declared), f"{where}.indicators", path)
+            if r.sd is not None:
+                _require(len(r.indicators) == 1, path, f"{where}: a reading with an sd reads one indicator")
+                _one_of([r.sd], sorted(declared), f"{where}.sd", path)
+    _require(d.interval_z >= 0, path, "destination.interval_z must not be negative")
     a = cfg.abuse
     _one_of(a.roles, COUNTRY_ROLES, "abuse.roles", path)
     needed = ", ".join(EVIDENCE_STRENGTHS)
@@ -268,7 +296,7 @@ def check_config(cfg: ScoringConfig, path: Path) -> ScoringConfig:
     _within(a.strengths, "abuse.strengths", path, high=1)
     _require(a.half_life_years > 0 and a.saturation > 0, path, "abuse.half_life_years and saturation must be > 0")
     u = cfg.end_user
-    _within({**u.scores, "unknown": u.unknown}, "end_user.scores", path)
+    _within({**u.scores, **({} if u.unknown is None else {"unknown": u.unknown})}, "end_user.scores", path)
     _one_of(u.aliases.values(), list(u.scores), "end_user.aliases", path)
     g = cfg.goods
     _require(0 <= g.keep_share <= 1, path, "goods.keep_share must be between 0 and 1")
@@ -291,6 +319,11 @@ def check_config(cfg: ScoringConfig, path: Path) -> ScoringConfig:
             re.compile(pattern)
         except re.error as exc:
             raise InputError(path, f"{where} is not a regular expression: {exc}") from None
+    p = cfg.precedent
+    _require(p.lag_months >= 0, path, "precedent.lag_months must not be negative")
+    _require(p.saturation > 0 and p.half_life_years > 0, path, "precedent.saturation and half_life_years must be > 0")
+    _within({"points": p.points}, "precedent", path)
+    _within({"other_family": p.other_family}, "precedent", path, high=1)
     f = cfg.floors
     for name in FLOOR_NAMES:
         floor = getattr(f, name)
@@ -407,28 +440,47 @@ def _destination_record(indicators: pd.DataFrame, pairs: pd.DataFrame, cfg: Scor
     d = cfg.destination
     readings = pd.DataFrame(
         [
-            (name, no, code, r.combine, r.best, r.worst)
+            (name, no, code, r.combine, r.best, r.worst, r.sd)
             for name, m in d.measures.items()
             for no, r in enumerate(m.readings)
             for code in r.indicators
         ],
-        columns=["measure", "reading_no", "indicator_code", "combine", "best", "worst"],
+        columns=["measure", "reading_no", "indicator_code", "combine", "best", "worst", "sd_code"],
     )
     queries = pairs[["country_code", "date"]].assign(pair=np.arange(len(pairs)))
-    found = indicators_as_of_many(indicators, queries, d.max_years_behind).merge(readings, on="indicator_code")
-    scaled = (found["value"].astype(float) - found["best"]) / (found["worst"] - found["best"])
+    codes = [*readings["indicator_code"], *readings["sd_code"].dropna()]
+    known = indicators_as_of_many(indicators[indicators["indicator_code"].isin(codes)], queries, d.max_years_behind)
+    found = known.merge(readings, on="indicator_code")
+    sd = known[["pair", "indicator_code", "year", "value"]].rename(columns={"indicator_code": "sd_code", "value": "sd"})
+    found = found.merge(sd, on=["pair", "sd_code", "year"], how="left")
+    span = found["worst"] - found["best"]
+    scaled = (found["value"].astype(float) - found["best"]) / span
     found["risk"] = (scaled * 100).clip(0, 100)
+    # a reading with a standard deviation: its value -/+ z sd, in risk points (the interval of D's best and worst)
+    margin = (d.interval_z * found["sd"].astype(float) / span.abs() * 100).fillna(0.0)
+    found["risk_low"], found["risk_high"] = (found["risk"] - margin).clip(0, 100), (found["risk"] + margin).clip(0, 100)
     keys = ["pair", "measure", "reading_no"]
     per_reading = found.groupby(keys, sort=False).agg(
-        worst_risk=("risk", "max"), mean_risk=("risk", "mean"), year=("year", "max"), combine=("combine", "first")
+        worst_risk=("risk", "max"),
+        mean_risk=("risk", "mean"),
+        low=("risk_low", "max"),
+        high=("risk_high", "max"),
+        year=("year", "max"),
+        combine=("combine", "first"),
     )
-    per_reading["risk"] = per_reading["worst_risk"].where(per_reading["combine"] == "worst", per_reading["mean_risk"])
+    worst = per_reading["combine"] == "worst"
+    per_reading["risk"] = per_reading["worst_risk"].where(worst, per_reading["mean_risk"])
+    per_reading["low"] = per_reading["low"].where(worst, per_reading["risk"])  # a mean of readings has no sd
+    per_reading["high"] = per_reading["high"].where(worst, per_reading["risk"])
     chosen = per_reading.reset_index().sort_values(
         ["pair", "measure", "year", "reading_no"], ascending=[True, True, False, True], kind="stable"
     )
     chosen = chosen.drop_duplicates(["pair", "measure"])
-    risk = chosen.pivot(index="pair", columns="measure", values="risk").reindex(
-        index=range(len(pairs)), columns=list(d.measures)
+    risk, low, high = (
+        chosen.pivot(index="pair", columns="measure", values=v).reindex(
+            index=range(len(pairs)), columns=list(d.measures)
+        )
+        for v in ("risk", "low", "high")
     )
     weights = np.array([m.weight for m in d.measures.values()])
     values = risk.to_numpy(dtype=float)
@@ -445,8 +497,10 @@ def _destination_record(indicators: pd.DataFrame, pairs: pd.DataFrame, cfg: Scor
     return pd.DataFrame(
         {
             "d_score": d_score,
-            "d_best": np.where(present, values, 0) @ weights,
-            "d_worst": np.where(present, values, 100) @ weights,
+            "d_best": np.where(present, low.to_numpy(dtype=float), 0) @ weights,
+            "d_worst": np.where(present, high.to_numpy(dtype=float), 100) @ weights,
+            "d_gap_best": np.where(present, values, 0) @ weights,
+            "d_gap_worst": np.where(present, values, 100) @ weights,
             "floor_measure": risk[cfg.floors.political_terror.measure].to_numpy(dtype=float),
             "n_measures": present.sum(axis=1).astype(float),
             "is_stale": pd.array(stale.reindex(range(len(pairs)), fill_value=False), dtype="boolean"),
@@ -493,13 +547,25 @@ def abuse_record(
 
 
 def end_user_component(end_user_type: pd.Series, cfg: ScoringConfig) -> pd.DataFrame:
-    """U from end_user_type (trimmed, lower case, through the aliases); unknown types score cfg.end_user.unknown."""
+    """U from end_user_type (trimmed, lower case, through the aliases), with its best and worst case.
+
+    An unknown type is not a number: U is null (it drops out of the point score) and spans the lowest to the
+    highest known score in the best and worst case; a configured ``unknown`` value scores it in every case.
+    """
     u = cfg.end_user
     lookup = {**{k: k for k in u.scores}, **u.aliases}
     category = per_unique(end_user_type, lambda t: lookup.get(" ".join(str(t).lower().split())))
     known = category.notna().to_numpy()
-    score = category.map(u.scores).astype(float).fillna(u.unknown).to_numpy()
-    return pd.DataFrame({"u_score": score, "u_known": known})
+    score = category.map(u.scores).astype(float)
+    low, high = (min(u.scores.values()), max(u.scores.values())) if u.unknown is None else (u.unknown, u.unknown)
+    return pd.DataFrame(
+        {
+            "u_score": score.fillna(np.nan if u.unknown is None else u.unknown).to_numpy(),
+            "u_best": score.fillna(low).to_numpy(),
+            "u_worst": score.fillna(high).to_numpy(),
+            "u_known": known,
+        }
+    )
 
 
 def goods_component(lines: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
@@ -657,62 +723,90 @@ def gather_frame(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({c: _gather(frame[c], positions) for c in frame.columns})
 
 
-def scenario_parts(static: pd.DataFrame, dest: pd.DataFrame, abuse: pd.DataFrame, case: str) -> pd.DataFrame:
-    """combine's inputs for each line in one case: 'central' (missing D or E left out), 'best' or 'worst'.
+SCENARIOS = ("central", "best", "worst", "gap_best", "gap_worst")
 
-    ``dest`` and ``abuse`` are row for row with ``static`` (null for lines without a country). Best and worst
-    put every missing input at its lowest- and highest-risk value: D measures and E at 0 or 100, the floors'
-    evidence at none or enough, unclassified goods at the lowest or highest tier their category allows. A
-    place that is not a country has no government: its D, E and floor evidence are 0 in every case.
+
+def scenario_parts(static: pd.DataFrame, dest: pd.DataFrame, abuse: pd.DataFrame, case: str) -> pd.DataFrame:
+    """combine's inputs for each line in one case of SCENARIOS.
+
+    'central': missing D or E, and an unknown end-user, left out. 'best' and 'worst' put every missing or
+    uncertain input at its lowest- and highest-risk value: D measures and E at 0 or 100, a measure with a
+    standard deviation at its interval's end, an unknown end-user at the lowest or highest known U, the
+    floors' evidence at none or enough, unclassified goods at the lowest or highest tier their category
+    allows. 'gap_best' and 'gap_worst' vary only the data gaps particular to a line (missing measures, E,
+    goods), not U or a measure's sd: they decide whether the band is indeterminate. ``dest`` and ``abuse`` are
+    row for row with ``static`` (null for lines without a country). A place that is not a country has no
+    government: its D, E and floor evidence are 0 in every case.
     """
-    fill = {"central": np.nan, "best": 0.0, "worst": 100.0}[case]
+    bound = case.removeprefix("gap_")
+    fill = {"central": np.nan, "best": 0.0, "worst": 100.0}[bound]
     no_state = static["no_state"].to_numpy(dtype=bool)
     d = dest["d_score"] if case == "central" else dest[f"d_{case}"]
+    u = static["u_score" if case in ("central", "gap_best", "gap_worst") else f"u_{case}"]
     parts = {
         "d": d.astype(float).fillna(fill),
         "e": abuse["e_score"].astype(float).fillna(fill),
-        "floor_weight": abuse["floor_weight"].astype(float).fillna(np.inf if case == "worst" else 0.0),
+        "floor_weight": abuse["floor_weight"].astype(float).fillna(np.inf if bound == "worst" else 0.0),
     }
     parts = {k: np.where(no_state, 0.0, v.to_numpy()) for k, v in parts.items()}
     measure = dest["floor_measure"].astype(float)
-    measure = measure.fillna(fill) if case == "worst" else measure
+    measure = measure.fillna(fill) if bound == "worst" else measure
     return pd.DataFrame(
         {
             **parts,
             "floor_measure": np.where(no_state, np.nan, measure.to_numpy()),
-            "u": static["u_score"].to_numpy(),
-            "i": static["i_score" if case == "central" else f"i_{case}"].to_numpy(),
+            "u": u.to_numpy(),
+            "i": static["i_score" if case == "central" else f"i_{bound}"].to_numpy(),
             "x": static["x_score"].to_numpy(),
-            **{name: static[f"{name}_worst" if case == "worst" else name].to_numpy() for name in FLOOR_NAMES},
+            "p": static["p_score"].to_numpy(),
+            "linked": static["exporter_linked"].to_numpy(dtype=bool),
+            **{name: static[f"{name}_worst" if bound == "worst" else name].to_numpy() for name in FLOOR_NAMES},
         }
     )
 
 
 def combine(parts: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
-    """The score: weighted context of D, E and U present, times the goods factor, plus X, capped at 100; floors.
+    """The score: weighted context of D, E and U present, times the goods factor, plus X and P, capped; floors.
 
-    score = min(100, context x (keep + (1 - keep) x I / 100) + X), then raised to the lower bound of the
-    band of each floor that fires. Rounded to one decimal before banding, so that score and band agree.
-    Returns score, context_score, goods_factor and, per floor, whether it fired.
+    raw = min(100, context x (keep + (1 - keep) x I / 100) + X + P). A floor that fires places the line
+    inside its band by its raw score, lo + (hi - lo) x raw / 100, unless raw is already higher: floored lines
+    keep their relative order, and two lines tie only where their inputs tie. Rounded to two decimals
+    before banding, so that score and band agree. Returns score, raw_score, context_score, goods_factor and,
+    per floor, whether it fired.
     """
     w, keep, f = cfg.weights, cfg.goods.keep_share, cfg.floors
     components = [(parts["d"], w.destination), (parts["e"], w.abuse), (parts["u"], w.end_user)]
     weighted = sum(np.nan_to_num(v.to_numpy(dtype=float)) * weight for v, weight in components)
     present = sum(v.notna().to_numpy() * weight for v, weight in components)
-    context = weighted / present
+    # nothing known of destination or end-user (no single country, unknown end-user): the middle of the scale
+    context = np.where(present > 0, weighted / np.where(present > 0, present, 1), 50.0)
+    if cfg.end_user.unknown is None:
+        # an unknown end-user drops out, but the context stays within what a known one could make it
+        unknown, scores = parts["u"].isna().to_numpy(), cfg.end_user.scores.values()
+        with_u = [(weighted + w.end_user * u) / (present + w.end_user) for u in (min(scores), max(scores))]
+        context = np.where(unknown & (present > 0), np.clip(context, *with_u), context)
     factor = keep + (1 - keep) * parts["i"].to_numpy(dtype=float) / 100
-    score = np.minimum(100.0, context * factor + parts["x"].to_numpy(dtype=float))
+    added = parts["x"].to_numpy(dtype=float) + parts["p"].to_numpy(dtype=float)
+    raw = np.minimum(100.0, context * factor + added)
     evidence, measure = parts["floor_weight"].to_numpy(dtype=float), parts["floor_measure"].to_numpy(dtype=float)
     fired = {
+        "critical": parts["critical"].to_numpy(dtype=bool)
+        & ((evidence >= f.critical.min_evidence_weight) | (f.critical.exporter_linked & parts["linked"].to_numpy())),
         "prior_use": parts["prior_use"].to_numpy(dtype=bool) & (evidence >= f.prior_use.min_evidence_weight),
         "named_operator": parts["named_operator"].to_numpy(dtype=bool)
         & (evidence >= f.named_operator.min_evidence_weight),
         "political_terror": parts["political_terror"].to_numpy(dtype=bool)
         & (measure >= f.political_terror.min_measure_score),
     }
+    score = raw
+    tops = [*list(cfg.bands.values())[1:], 100.0]
     for name, hit in fired.items():
-        score = np.where(hit, np.maximum(score, cfg.bound(getattr(f, name).band)), score)
-    return pd.DataFrame({"score": np.round(score, 1), "context_score": context, "goods_factor": factor, **fired})
+        band = getattr(f, name).band
+        low, high = cfg.bound(band), tops[list(cfg.bands).index(band)]
+        score = np.where(hit, np.maximum(score, low + (high - low) * raw / 100), score)
+    return pd.DataFrame(
+        {"score": np.round(score, 2), "raw_score": raw, "context_score": context, "goods_factor": factor, **fired}
+    )
 
 
 def reassessment_dates(
@@ -720,7 +814,8 @@ def reassessment_dates(
 ) -> np.ndarray:
     """For each scored row below the reassessment band: the first later day its ex-ante score reaches the band.
 
-    ``scored`` holds the date-free components (u_score, i_score, x_score, the floors the goods qualify for)
+    ``scored`` holds the date-free components (u_score, i_score, x_score, the floors the goods qualify for;
+    the precedent points p_score are held at their decision-day value)
     with country_code and date. A score changes only with its date's inputs: an indicator edition (of any
     country: staleness is measured against the newest edition) or a piece of the destination's evidence, each
     in use from the day after it was published; between those days it can only fall (evidence ages, leaves
@@ -733,7 +828,8 @@ def reassessment_dates(
     todo = scored["country_code"].notna().to_numpy() & (score < threshold)
     if not todo.any():
         return out
-    profile, profiles = distinct_rows(scored.loc[todo, ["country_code", "u_score", "i_score", "x_score", *FLOOR_NAMES]])
+    held = ["country_code", "u_score", "i_score", "x_score", "p_score", "exporter_linked", *FLOOR_NAMES]
+    profile, profiles = distinct_rows(scored.loc[todo, held])
     decided = scored.loc[todo, "date"].to_numpy()
     profiles = profiles.assign(profile=np.arange(len(profiles)), start=pd.Series(decided).groupby(profile).min())
     day = pd.Timedelta(days=1)
@@ -774,20 +870,24 @@ def score_combinations(
 ) -> pd.DataFrame:
     """Every score column for each distinct combination of date-free components, (country, date) pair and link.
 
-    ``combos`` columns: static (row of ``static``), pair (row of ``pairs``, -1 without a country) and
-    exporter_linked. Returns the score_lines columns that follow from them, plus reached_date (the first day
-    the score reaches the reassessment band, before checking outcome and time in force).
+    ``combos`` columns: static (row of ``static``), pair (row of ``pairs``, -1 without a country),
+    exporter_linked, precedent_weight and precedent_ids. Returns the score_lines columns that follow from them,
+    plus reached_date (the first day the score reaches the reassessment band, before checking outcome and time
+    in force).
     """
     st = gather_frame(static, combos["static"].to_numpy())
     st["exporter_linked"] = combos["exporter_linked"].to_numpy(dtype=bool)
+    p = cfg.precedent
+    st["p_score"] = p.points * (1 - np.exp(-combos["precedent_weight"].to_numpy(dtype=float) / p.saturation))
     t = cfg.transaction
     st["x_score"] = np.minimum(t.cap, sum(st[name].to_numpy() * getattr(t, name) for name in X_FLAGS)).astype(float)
     at = combos["pair"].to_numpy()
     dest = gather_frame(destination_record(indicators, pairs, cfg), at)
     abuse = gather_frame(abuse_record(evidence, pairs, cfg), at)
-    central = combine(scenario_parts(st, dest, abuse, "central"), cfg)
-    best, worst = (
-        combine(scenario_parts(st, dest, abuse, case), cfg)["score"].to_numpy() for case in ("best", "worst")
+    parts = scenario_parts(st, dest, abuse, "central")
+    central = combine(parts, cfg)
+    best, worst, gap_best, gap_worst = (
+        combine(scenario_parts(st, dest, abuse, case), cfg)["score"].to_numpy() for case in SCENARIOS[1:]
     )
     hindsight_abuse = gather_frame(abuse_record(evidence, pairs, cfg, hindsight=True), at)
     hindsight = combine(scenario_parts(st, dest, hindsight_abuse, "central"), cfg)["score"].to_numpy()
@@ -806,20 +906,45 @@ def score_combinations(
         "goods_from_description": st["goods_from_description"].to_numpy(),
     }
     dated = st.assign(country_code=_gather(pairs["country_code"], at), date=_gather(pairs["date"], at))
+    floors = _flag_text({name: central[name].to_numpy() for name in FLOOR_NAMES})
+    w = cfg.weights
+    shares = {
+        f"weight_{c}": parts[c].notna().to_numpy() * v
+        for c, v in (("d", w.destination), ("e", w.abuse), ("u", w.end_user))
+    }
+    total = sum(shares.values())
+    reasons = pd.DataFrame(
+        {
+            "band": bands_of(score, cfg),
+            "floors": floors,
+            **{c: parts[c] for c in ("d", "e", "u", "x", "p", "i")},
+            **{
+                k: np.divide(v, total, out=np.zeros_like(total, dtype=float), where=total > 0)
+                for k, v in shares.items()
+            },
+            "goods_factor": central["goods_factor"],
+            "goods_rule": st["goods_rule"],
+            "x_flags": _flag_text({name: st[name].to_numpy() for name in X_FLAGS}),
+            "evidence_ids": abuse["evidence_ids"],
+            "precedent_ids": combos["precedent_ids"],
+        }
+    )
     return pd.DataFrame(
         {
             "score": score,
-            "band": band_with_gaps(score, best, worst, cfg),
+            "band": band_with_gaps(score, gap_best, gap_worst, cfg),
             "score_band": bands_of(score, cfg),
             "d_score": dest["d_score"].where(~no_state, 0.0),
             "e_score": abuse["e_score"].where(~no_state, 0.0),
             "u_score": st["u_score"],
             "i_score": st["i_score"],
             "x_score": st["x_score"],
+            "p_score": st["p_score"],
             "coverage": (measures + has_country + no_state + known) / (n_measures + 3),
             "score_best": best,
             "score_worst": worst,
-            "floors": _flag_text({name: central[name].to_numpy() for name in FLOOR_NAMES}),
+            "floors": floors,
+            "why": explain.why(reasons),
             "flags": _flag_text(flags),
             "evidence_ids": abuse["evidence_ids"],
             "hindsight_score": hindsight,
@@ -833,13 +958,36 @@ def score_combinations(
     )
 
 
+def line_precedents(lines: pd.DataFrame, as_of: pd.Series, refusals: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
+    """Each line's precedent weight and the refused licences it counts (see exportrisk.scoring.precedent),
+    computed once per distinct licensing state, destination, goods family and day."""
+    p = cfg.precedent
+    keys = pd.DataFrame(
+        {
+            "licensing_country_code": lines["licensing_country_code"].astype("string"),
+            "destination_country_code": lines["destination_country_code"].astype("string"),
+            "family": precedent.goods_family(lines["control_code"], lines["goods_category"]),
+            "date": as_of,
+        }
+    )
+    at, distinct = distinct_rows(keys)
+    found = precedent.precedents(refusals, p.criteria, p.lag_months)
+    return gather_frame(precedent.precedent_record(distinct, found, p.other_family, p.half_life_years), at)
+
+
 def score_lines(
-    licences: pd.DataFrame, indicators: pd.DataFrame, evidence: pd.DataFrame, links: pd.DataFrame, cfg: ScoringConfig
+    licences: pd.DataFrame,
+    indicators: pd.DataFrame,
+    evidence: pd.DataFrame,
+    links: pd.DataFrame,
+    cfg: ScoringConfig,
+    refusals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score every licence line as of its decision date (table score_lines), with best, worst and hindsight views.
 
-    Each distinct combination of date-free components, (country, date) pair and network link is scored once
-    and gathered to its lines; the reassessment date is kept for issued lines while they are in force.
+    ``refusals`` holds the licence records whose refusals can be precedents (default: ``licences`` itself).
+    Each distinct combination of date-free components, (country, date) pair, network link and precedent is
+    scored once and gathered to its lines; the reassessment date is kept for issued lines while in force.
     """
     if licences.empty:
         return SCORE_LINES.empty()
@@ -849,7 +997,18 @@ def score_lines(
     static_at, static = line_components(lines, cfg)
     pair_at, pairs = distinct_pairs(lines["destination_country_code"], as_of)
     linked = network["evidence_ids"].notna().to_numpy()
-    combo_at, combos = distinct_rows(pd.DataFrame({"static": static_at, "pair": pair_at, "exporter_linked": linked}))
+    prior = line_precedents(lines, as_of, lines if refusals is None else refusals, cfg)
+    combo_at, combos = distinct_rows(
+        pd.DataFrame(
+            {
+                "static": static_at,
+                "pair": pair_at,
+                "exporter_linked": linked,
+                "precedent_weight": prior["precedent_weight"],
+                "precedent_ids": prior["precedent_ids"],
+            }
+        )
+    )
     scored = gather_frame(score_combinations(combos, static, pairs, indicators, evidence, cfg), combo_at)
     reached = scored.pop("reached_date")
     term = pd.DateOffset(years=cfg.reassessment.years_in_force_if_unknown)
@@ -863,6 +1022,7 @@ def score_lines(
         reassessment_date=reached.where(lines["outcome"].eq("issued") & (reached <= in_force)),
         method_version=cfg.method_version,
         network_path=network["path"],
+        precedent_ids=prior["precedent_ids"],
     )
     return conform(out, SCORE_LINES)
 
@@ -875,7 +1035,7 @@ def band_with_gaps(score: np.ndarray, best: np.ndarray, worst: np.ndarray, cfg: 
 
 
 def summarise(scored: pd.DataFrame, licences: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
-    """One row per licence (table scores): its highest line (ties: the first) gives the score and its details.
+    """One row per licence (table scores): its highest line (ties: the first) gives the score, band and details.
 
     ``scored`` is score_lines of ``licences``, row for row. The best, worst and hindsight scores are the
     highest over the lines; the reassessment date the earliest over the lines, null if the licence was already
@@ -899,7 +1059,6 @@ def summarise(scored: pd.DataFrame, licences: pd.DataFrame, cfg: ScoringConfig) 
     best, worst, hindsight = highest("score_best"), highest("score_worst"), highest("hindsight_score")
     already = out["score"].to_numpy(dtype=float) >= cfg.bound(cfg.reassessment.band)
     out = out.assign(
-        band=band_with_gaps(out["score"].to_numpy(dtype=float), best, worst, cfg),
         score_best=best,
         score_worst=worst,
         hindsight_score=hindsight,
@@ -934,7 +1093,7 @@ def score_against(lines: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: Sco
     come through here, so they cannot score differently.
     """
     links = network_links(lines, tables["entities"], tables["relations"], tables["evidence"])
-    return score_lines(lines, tables["indicators"], tables["evidence"], links, cfg)
+    return score_lines(lines, tables["indicators"], tables["evidence"], links, cfg, refusals=tables["licences"])
 
 
 def run(processed_dir: Path, config_path: Path = DEFAULT_CONFIG) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -26,7 +26,7 @@ from exportrisk.schema import BANDS, SENSITIVITY, SENSITIVITY_SUMMARY, conform, 
 from exportrisk.scoring import score as scoring
 
 BLOCK_CELLS = 1 << 22  # line scores held at once (draws x lines): 32 MB of float64
-COMPONENTS = ["d_score", "e_score", "u_score", "i_score", "x_score"]
+COMPONENTS = ["d_score", "e_score", "u_score", "i_score", "x_score", "p_score"]
 FLOORS = scoring.FLOOR_NAMES
 
 
@@ -156,6 +156,8 @@ def recombine(
             "u": inputs["u_score"],
             "i": inputs["i_score"],
             "x": inputs["x_score"],
+            "p": inputs["p_score"],
+            "linked": False,
             "floor_weight": np.inf,
             "floor_measure": np.inf,
             **{name: inputs[name] for name in FLOORS},
