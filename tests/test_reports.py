@@ -20,6 +20,8 @@ from exportrisk.scoring import score as scoring
 from tests.conftest import REPO, cleaned_project
 from tests.privacy import named
 
+METHOD = scoring.load_config().method_version
+
 SPECS = [
     reports.ReportSpec("BGR", "licensing"),  # the founding case, from the curated reported licences
     reports.ReportSpec("CYP", "licensing"),
@@ -66,7 +68,7 @@ def test_each_report_is_published_with_its_files_and_without_code(project, spec)
     images = BeautifulSoup(html, "html.parser").select('img[alt^="Chart: "]')
     assert len(images) == len(charts) and all(i["src"].startswith("data:image/svg+xml;base64,") for i in images)
     provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
-    assert provenance["report"]["country_code"] == spec.country_code and provenance["method_versions"] == ["1.0"]
+    assert provenance["report"]["country_code"] == spec.country_code and provenance["method_versions"] == [METHOD]
     assert provenance["notebook_sha256"] and all(len(v) == 64 for v in provenance["inputs"].values())
     assert "data/processed/score_lines.parquet" in provenance["inputs"]
     assert "data/raw/pts/PTS-2024.csv" in provenance["inputs"]  # the scores rest on it
