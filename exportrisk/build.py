@@ -20,7 +20,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from exportrisk import config
@@ -166,15 +166,25 @@ def run_steps(steps: list[Step], state_path: Path, force: bool = False) -> Itera
 
 
 def build_steps(
-    data: Path, reports_dir: Path, mirror: Path | None, fetch_sources: bool, jobs: int, roles: list[str], period: str
+    data: Path,
+    reports_dir: Path,
+    mirror: Path | None,
+    fetch_sources: bool,
+    jobs: int,
+    roles: list[str],
+    period: str,
+    found: dict[str, object] | None = None,
 ) -> list[Step]:
-    """The four steps over a project's data/ and reports/ folders."""
+    """The four steps over a project's data/ and reports/ folders; ``found`` gets what fetch and report found
+    (each source's result, the reports written and failed), for the build's summary."""
+    found = {} if found is None else found
     raw, processed = data / "raw", data / "processed"
     registry = config.METADATA_DIR / "sources.yaml"
     tables = {name: processed / f"{name}.parquet" for name in {*CLEAN_OUTPUTS, *REPORT_INPUTS}}
 
     def run_fetch() -> tuple[bool, str]:
         results = fetch.fetch_all(raw, mirror)
+        found["sources"] = [asdict(r) for r in results]
         line, _ = fetch.summary(results)  # a source missing is reported, not fatal: build on what is there
         return all(r.status != "unavailable" for r in results), line
 
@@ -198,6 +208,7 @@ def build_steps(
         specs = report_runner.all_specs(data, roles, period)
         outcomes = report_runner.run_batch(specs, data, reports_dir, jobs)
         failed = [o for o in outcomes if not o.ok]
+        found["reports"] = {"written": len(outcomes) - len(failed), "failed": {o.key: o.error for o in failed}}
         lines = [f"{len(outcomes) - len(failed)} of {len(outcomes)} reports written"]
         lines += [f"{o.key} failed: {o.error}" for o in failed]
         return not failed, "\n  ".join(lines)
@@ -249,9 +260,12 @@ def build(
     roles: list[str] | None = None,
     period: str = "",
     force: bool = False,
+    found: dict[str, object] | None = None,
 ) -> Iterator[StepResult]:
     """``exportrisk build`` on the project (config.project_root()), step by step."""
     root = config.project_root()
     data = root / "data"
-    steps = build_steps(data, root / "reports", mirror, fetch_sources, jobs, roles or list(reports.ROLES), period)
+    steps = build_steps(
+        data, root / "reports", mirror, fetch_sources, jobs, roles or list(reports.ROLES), period, found
+    )
     return run_steps(steps, data / "processed" / STATE, force)

@@ -1,16 +1,22 @@
 """The ``exportrisk`` command: fetch, clean, score, report and build, one line per problem, no tracebacks."""
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from exportrisk import __version__, config
+from exportrisk import __version__, config, runlog
 from exportrisk.errors import InputError
+from exportrisk.lock import EXIT_LOCKED, Locked, project_lock
 
 # Exit codes a scheduler can act on: 1 something failed (a report, an unexpected error), 2 unusable input
 EXIT_SOURCE_MISSING = 3  # a source could not be fetched and no earlier copy is present
+# EXIT_LOCKED (75): another run holds the project's lock (exportrisk.lock)
+
+log = logging.getLogger(__name__)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -21,9 +27,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         raise InputError(mirror, "mirror folder does not exist")
     results = fetch_all(config.raw_dir(), mirror, args.source or None)
     for r in results:
-        print(f"{r.source}: {r.status}: {r.detail}")
+        log.info(f"{r.source}: {r.status}: {r.detail}")
     line, missing = summary(results)
-    print(f"fetch: {line} in {config.raw_dir()}")
+    log.info(f"fetch: {line} in {config.raw_dir()}")
     return EXIT_SOURCE_MISSING if missing else 0
 
 
@@ -32,14 +38,14 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
     result = clean(config.raw_dir(), config.processed_dir())
     for name in result.skipped:
-        print(f"{name}: no raw data (run `exportrisk fetch`), skipped")
+        log.warning(f"{name}: no raw data (run `exportrisk fetch`), skipped")
     for row in result.reconciliation.itertuples():
-        print(f"{row.source_file}: {row.raw_rows} raw rows = {row.clean_rows} clean + {row.rejected_rows} rejected")
+        log.info(f"{row.source_file}: {row.raw_rows} raw rows = {row.clean_rows} clean + {row.rejected_rows} rejected")
     if len(result.rejects):
         counts = result.rejects["reason_code"].value_counts()
-        print("rejects: " + ", ".join(f"{k} {v}" for k, v in counts[counts > 0].items()))
+        log.info("rejects: " + ", ".join(f"{k} {v}" for k, v in counts[counts > 0].items()))
     written = ", ".join(f"{name} ({len(table)} rows)" for name, table in result.tables.items())
-    print(f"clean: wrote {written} to {config.processed_dir()}")
+    log.info(f"clean: wrote {written} to {config.processed_dir()}")
     return 0
 
 
@@ -55,8 +61,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     path = scoring_config(args)
     scores, lines = scoring.run(config.processed_dir(), path)
     counts = scores["band"].value_counts(sort=False)
-    print("bands: " + ", ".join(f"{band} {n}" for band, n in counts.items() if n))
-    print(
+    log.info("bands: " + ", ".join(f"{band} {n}" for band, n in counts.items() if n))
+    log.info(
         f"score: {len(scores)} licences ({len(lines)} lines) scored with {path.name} "
         f"(method {scores['method_version'].iloc[0] if len(scores) else '-'}) into {config.processed_dir()}"
     )
@@ -73,16 +79,16 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         for band in result.licences["score_band"].cat.categories
         if figure["licences", band]
     )
-    print(
+    log.info(
         f"bands: {figure['share_band_depends_on_weights', 'all']:.1%} of {len(result.licences)} licences change band "
         f"in at least one of {args.draws} draws ({by_band}), "
         f"{figure['share_band_kept_in_under_half', 'all']:.1%} in most of them"
     )
-    print(
+    log.info(
         f"country ranking: Kendall tau median {figure['kendall_tau_median', 'all']:.3f}, 5th percentile "
         f"{figure['kendall_tau_p05', 'all']:.3f} ({figure['countries_ranked', 'all']:.0f} destination countries)"
     )
-    print(f"sensitivity: wrote sensitivity.parquet and sensitivity_summary.csv to {config.processed_dir()}")
+    log.info(f"sensitivity: wrote sensitivity.parquet and sensitivity_summary.csv to {config.processed_dir()}")
     return 0
 
 
@@ -94,8 +100,8 @@ def cmd_checks(args: argparse.Namespace) -> int:
     found = checks.run(config.processed_dir(), scoring_config(args))
     shown = found["value"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:.3f}")
     for (check, scope), group in found.assign(shown=shown).groupby(["check", "scope"], sort=False):
-        print(f"{check} {scope}: " + ", ".join(group["statistic"] + " " + group["shown"]))
-    print(f"checks: wrote checks.csv to {config.processed_dir()}")
+        log.info(f"{check} {scope}: " + ", ".join(group["statistic"] + " " + group["shown"]))
+    log.info(f"checks: wrote checks.csv to {config.processed_dir()}")
     return 0
 
 
@@ -115,9 +121,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     outcomes = report_runner.run_batch(specs, data, config.project_root() / "reports", jobs)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
-        print(f"{o.key}: failed: {o.error}")
+        log.warning(f"{o.key}: failed: {o.error}")
     where = config.project_root() / "reports"
-    print(f"report: {len(outcomes) - len(failed)} of {len(outcomes)} written to {where}; index: {where / 'index.html'}")
+    log.info(
+        f"report: {len(outcomes) - len(failed)} of {len(outcomes)} written to {where}; index: {where / 'index.html'}"
+    )
     return 1 if failed else 0
 
 
@@ -132,16 +140,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     roles = [reports.check_role(r) for r in args.role or reports.ROLES]
     reports.parse_period(args.period)
     jobs = args.jobs or os.cpu_count() or 1
-    failed = False
-    for r in build.build(mirror, not args.no_fetch, jobs, roles, args.period, args.force):
-        took = f" ({r.seconds:.1f} s)" if r.status != "skipped" else ""
-        print(f"{r.name}: {r.status}: {r.detail}{took}", flush=True)
+    summary = runlog.BuildSummary(vars(args))
+    with summary.kept(config.project_root() / "data"):
+        for r in build.build(mirror, not args.no_fetch, jobs, roles, args.period, args.force, summary.found):
+            took = f" ({r.seconds:.1f} s)" if r.status != "skipped" else ""
+            log.info(f"{r.name}: {r.status}: {r.detail}{took}")
+            summary.steps.append(r)
         # a source unavailable is reported, not fatal (build on what is there); a failed report is
-        failed |= r.status == "incomplete" and r.name != "fetch"
-    missing = [] if args.no_fetch else fetch.missing(config.raw_dir())
-    if missing:
-        print(f"build: {', '.join(missing)} missing with no earlier copy (see fetch above)")
-    return 1 if failed else EXIT_SOURCE_MISSING if missing else 0
+        failed = any(r.status == "incomplete" and r.name != "fetch" for r in summary.steps)
+        missing = [] if args.no_fetch else fetch.missing(config.raw_dir())
+        if missing:
+            log.warning(f"build: {', '.join(missing)} missing with no earlier copy (see fetch above)")
+        summary.exit_code = 1 if failed else EXIT_SOURCE_MISSING if missing else 0
+    return summary.exit_code
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -149,8 +160,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     folder = Path(args.to).resolve() if args.to else config.project_root() / "reports" / "data"
     done = export(config.project_root() / "data", folder)
-    print("export: " + ", ".join(f"{name} ({n} rows)" for name, n in done.rows.items()))
-    print(f"export: wrote {done.datapackage} (CSV and Parquet) and {done.database} (Datasette: metadata.json)")
+    log.info("export: " + ", ".join(f"{name} ({n} rows)" for name, n in done.rows.items()))
+    log.info(f"export: wrote {done.datapackage} (CSV and Parquet) and {done.database} (Datasette: metadata.json)")
     return 0
 
 
@@ -164,6 +175,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "export": (cmd_export, "publish the processed tables as a data package (CSV, Parquet) and a SQLite database"),
     "build": (cmd_build, "fetch, clean, score and report, skipping every step whose inputs have not changed"),
 }
+
+
+# Commands that write data/ or reports/: one at a time per project (exportrisk.lock)
+WRITERS = ("fetch", "clean", "score", "sensitivity", "checks", "report", "export", "build")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -204,6 +219,14 @@ def parser() -> argparse.ArgumentParser:
         if name == "report":
             sp.add_argument("--country", help="ISO 3166 alpha-3 code or a country name the mappings know")
             sp.add_argument("--all", action="store_true", help="every country with licence data in each role")
+        if name in WRITERS:
+            sp.add_argument(
+                "--wait",
+                type=float,
+                default=0,
+                metavar="SECONDS",
+                help=f"wait this long for another run on the project to end (default: 0, exit {EXIT_LOCKED} at once)",
+            )
         if name == "export":
             sp.add_argument("--to", metavar="DIR", help="output folder (default: reports/data/)")
         if name == "build":
@@ -212,21 +235,40 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def fail(message: str) -> None:
+    """The CLI's one line on stderr, and the same in the log file."""
+    print(f"error: {message}", file=sys.stderr)
+    log.error(message)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The command, logged, under the project's lock if it writes; every failure one line and an exit code."""
+    data = config.project_root() / "data"
+    with runlog.logging_to(data / runlog.LOGS):
+        try:
+            lock = project_lock(data, args.command, args.wait) if args.command in WRITERS else contextlib.nullcontext()
+            with lock:
+                return COMMANDS[args.command][0](args)
+        except Locked as exc:
+            fail(str(exc))
+            return EXIT_LOCKED
+        except InputError as exc:
+            fail(str(exc))
+            return 2
+        except Exception as exc:  # one line, never a traceback, unless asked for
+            if args.debug:
+                raise
+            fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)")
+            return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     root = os.environ.get(config.ROOT_VARIABLE)
     if args.root:  # through the environment, so that report kernels (other processes) work on the same project
         os.environ[config.ROOT_VARIABLE] = str(Path(args.root).resolve())
     try:
-        return COMMANDS[args.command][0](args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # one line, never a traceback, unless asked for
-        if args.debug:
-            raise
-        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
-        return 1
+        return run(args)
     finally:  # main() is also called in-process (tests, notebooks): leave the environment as it was
         if args.root and root is None:
             del os.environ[config.ROOT_VARIABLE]
