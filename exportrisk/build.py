@@ -186,7 +186,8 @@ def build_steps(
         results = fetch.fetch_all(raw, mirror)
         found["sources"] = [asdict(r) for r in results]
         line, _ = fetch.summary(results)  # a source missing is reported, not fatal: build on what is there
-        return all(r.status != "unavailable" for r in results), line
+        why = [f"{r.source}: {r.detail}" for r in results if r.status == "unavailable"]
+        return not why, "\n  ".join([line, *why])
 
     # The steps' modules are imported when a step runs: a build with nothing to do then costs file hashing,
     # not the seconds that importing papermill, nbconvert and the scorer take.

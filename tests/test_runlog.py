@@ -42,6 +42,7 @@ def test_build_leaves_a_summary_a_scheduler_can_read(tmp_path, shared_datasets, 
     assert cli.main(["build", "--from", str(mirror), "--period", "1990"]) == EXIT_SOURCE_MISSING
     out = capsys.readouterr().out
     assert "missing with no earlier copy" in out.splitlines()[-2] and "build: summary in " in out
+    assert f"\n  caat-uk: not available from the mirror: {mirror / 'caat-uk' / 'values.csv'} is missing" in out
     logs = root / "data" / "logs"
     summary = json.loads((logs / "last-build.json").read_text())
     assert [json.loads(p.read_text()) for p in (logs / "builds").iterdir()] == [summary]

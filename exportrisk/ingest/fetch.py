@@ -185,7 +185,6 @@ def fetch_source(
         },
     }
     write_json(manifest, dest / MANIFEST)
-    log.info("%s: fetched %d file(s) from %s", source.name, len(digests), origin)
     return FetchResult(source.name, "fetched", f"{len(digests)} file(s) from {origin}")
 
 
@@ -208,11 +207,11 @@ def missing(raw_dir: Path) -> list[str]:
 
 def summary(results: list[FetchResult]) -> tuple[str, list[str]]:
     """One line on a fetch, and the sources missing with no earlier copy (what a scheduler must hear of)."""
-    missing = [r.source for r in results if not r.present]
+    absent = [r.source for r in results if not r.present]
     stale = [r.source for r in results if r.status == "unavailable" and r.present]
-    line = f"{len(results) - len(missing) - len(stale)} of {len(results)} source(s) fetched or unchanged"
+    line = f"{len(results) - len(absent) - len(stale)} of {len(results)} source(s) fetched or unchanged"
     if stale:
         line += f"; {', '.join(stale)} unavailable, present from an earlier fetch"
-    if missing:
-        line += f"; {', '.join(missing)} missing with no earlier copy"
-    return line, missing
+    if absent:
+        line += f"; {', '.join(absent)} missing with no earlier copy"
+    return line, absent
