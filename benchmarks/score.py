@@ -6,14 +6,21 @@ run, times scoring every line with all its columns (score_lines) and the licence
 separately validating and writing both tables. Prints the median of the runs and the peak memory (max RSS
 of the run's process, loading included).
 
-Scoring works once per distinct combination of date-free components, destination and date, so resampled
-rows repeat work the real rows already had. A second, stress case spreads the decision dates uniformly over
-the data's years, so that almost every line has a (destination, date) pair of its own.
-Usage: python benchmarks/score.py [--runs 3] [--lines 1000000] [--shared ../shared/datasets]
+Scoring works once per distinct combination of date-free components, destination, date and precedent, so
+resampled rows repeat work the real rows already had. A second, stress case spreads the decision dates
+uniformly over the data's years, so that almost every line has a (destination, date) pair of its own.
+
+The tables hold every registered source (Fariss, the Citizen Lab scans, the curated evidence), and the
+resampled licences include their refusals, so precedent is computed over 1M lines against ~15,000 refusals.
+The baseline, in the same run on the same tables, is the scoring of method 1.0 (the package as of commit
+``--baseline``, before issue 9), extracted with ``git archive`` and timed the same way; the ratio is
+method 2.0 over it.
+Usage: python benchmarks/score.py [--runs 3] [--lines 1000000] [--shared ../shared/datasets] [--baseline 1d246e9]
 """
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -84,19 +91,44 @@ def spread_dates(processed: Path, seed: int = 1) -> None:
     write_parquet(licences, processed / "licences.parquet")
 
 
-def time_score(processed: Path, runs: int) -> str:
-    results = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", RUN_ONE, str(processed)], capture_output=True, text=True, check=True
+def runs_of(processed: Path, runs: int, package: Path | None = None) -> list[dict]:
+    """``runs`` fresh processes scoring the tables, with the package at ``package`` first on the path if given."""
+    env = {**os.environ, "PYTHONPATH": str(package)} if package else None
+    return [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", RUN_ONE, str(processed)], capture_output=True, text=True, check=True, env=env
+            ).stdout
         )
-        results.append(json.loads(out.stdout))
-    first = results[0]
-    return (
+        for _ in range(runs)
+    ]
+
+
+def baseline_package(root: Path, commit: str) -> Path | None:
+    """The exportrisk package as of ``commit``, extracted into ``root``; None where git cannot give it."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "exportrisk"], capture_output=True)
+    if archive.returncode:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    return root
+
+
+def time_score(processed: Path, runs: int, baseline: Path | None) -> str:
+    results = runs_of(processed, runs)
+    first, median = results[0], statistics.median(r["score_s"] for r in results)
+    text = (
         f"{first['lines']:,} lines ({first['licences']:,} licences, {first['reassessed']:,} lines with a "
-        f"reassessment date): median {statistics.median(r['score_s'] for r in results):.2f} s over {runs} runs "
+        f"reassessment date): median {median:.2f} s over {runs} runs "
         f"{[round(r['score_s'], 2) for r in results]}; validate + write both tables: median "
         f"{statistics.median(r['write_s'] for r in results):.2f} s; peak {max(r['peak_mb'] for r in results):.0f} MB"
+    )
+    if baseline is None:
+        return text + "; no baseline (git archive failed)"
+    before = runs_of(processed, runs, baseline)
+    base = statistics.median(r["score_s"] for r in before)
+    return (
+        text + f"; baseline (method 1.0) median {base:.2f} s, peak {max(r['peak_mb'] for r in before):.0f} MB; "
+        f"ratio {median / base:.2f}"
     )
 
 
@@ -105,12 +137,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "datasets")
+    parser.add_argument("--baseline", default="1d246e9", help="commit whose scoring is the baseline")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as old:
+        baseline = baseline_package(Path(old), args.baseline)
         processed = build_project(Path(tmp), args.shared, args.lines)
-        print(f"score, resampled real rows: {time_score(processed, args.runs)}")
+        print(f"score, resampled real rows: {time_score(processed, args.runs, baseline)}")
         spread_dates(processed)
-        print(f"score, stress case (decision dates spread): {time_score(processed, args.runs)}")
+        print(f"score, stress case (decision dates spread): {time_score(processed, args.runs, baseline)}")
 
 
 if __name__ == "__main__":

@@ -623,7 +623,7 @@ SCORES = Table(
 SENSITIVITY = Table(
     "sensitivity",
     "How far each licence's band depends on the scoring weights: its score recombined under seeded "
-    "perturbations of every weight (exportrisk.scoring.score.sensitivity; the method: docs/methodology.md).",
+    "perturbations of every weight (exportrisk.scoring.sensitivity; the method: docs/methodology.md).",
     (
         Field("licence_id", "string", "Licence, as in scores.", required=True),
         Field("score", "Float64", "Ex-ante score with the configuration's weights.", required=True, min_value=0),

@@ -1,0 +1,167 @@
+"""Combining the components into the score, its band, its best, worst and data-gap cases, and the
+reassessment date (the method: docs/methodology.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from exportrisk.schema import (
+    BANDS,
+    INDETERMINATE,
+)
+from exportrisk.scoring.components import abuse_record, destination_record
+from exportrisk.scoring.config import FLOOR_NAMES, ScoringConfig
+from exportrisk.scoring.frames import distinct_pairs, distinct_rows, gather_frame
+
+BAND_DTYPE = pd.CategoricalDtype((INDETERMINATE, *BANDS), ordered=True)
+
+
+def bands_of(scores: np.ndarray, cfg: ScoringConfig) -> pd.Categorical:
+    """The band of each score (ordered categorical Low < ... < Critical)."""
+    codes = np.searchsorted(np.array(list(cfg.bands.values())), scores, side="right") - 1
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(BANDS, ordered=True))
+
+
+def band_with_gaps(score: np.ndarray, best: np.ndarray, worst: np.ndarray, cfg: ScoringConfig) -> pd.Categorical:
+    """The band of the score, or 'indeterminate (data gap)' where the best and worst cases fall in different bands."""
+    codes = bands_of(score, cfg).codes + 1
+    gap = bands_of(best, cfg).codes != bands_of(worst, cfg).codes
+    return pd.Categorical.from_codes(np.where(gap, 0, codes), dtype=BAND_DTYPE)
+
+
+SCENARIOS = ("central", "best", "worst", "gap_best", "gap_worst")
+
+
+def scenario_parts(static: pd.DataFrame, dest: pd.DataFrame, abuse: pd.DataFrame, case: str) -> pd.DataFrame:
+    """combine's inputs for each line in one case of SCENARIOS.
+
+    'central': missing D or E, and an unknown end-user, left out. 'best' and 'worst' put every missing or
+    uncertain input at its lowest- and highest-risk value: D measures and E at 0 or 100, a measure with a
+    standard deviation at its interval's end, an unknown end-user at the lowest or highest known U, the
+    floors' evidence at none or enough, unclassified goods at the lowest or highest tier their category
+    allows. 'gap_best' and 'gap_worst' vary only the data gaps particular to a line (missing measures, E,
+    goods), not U or a measure's sd: they decide whether the band is indeterminate. ``dest`` and ``abuse`` are
+    row for row with ``static`` (null for lines without a country). A place that is not a country has no
+    government: its D, E and floor evidence are 0 in every case.
+    """
+    bound = case.removeprefix("gap_")
+    fill = {"central": np.nan, "best": 0.0, "worst": 100.0}[bound]
+    no_state = static["no_state"].to_numpy(dtype=bool)
+    d = dest["d_score"] if case == "central" else dest[f"d_{case}"]
+    u = static["u_score" if case in ("central", "gap_best", "gap_worst") else f"u_{case}"]
+    parts = {
+        "d": d.astype(float).fillna(fill),
+        "e": abuse["e_score"].astype(float).fillna(fill),
+        "floor_weight": abuse["floor_weight"].astype(float).fillna(np.inf if bound == "worst" else 0.0),
+    }
+    parts = {k: np.where(no_state, 0.0, v.to_numpy()) for k, v in parts.items()}
+    measure = dest["floor_measure"].astype(float)
+    measure = measure.fillna(fill) if bound == "worst" else measure
+    return pd.DataFrame(
+        {
+            **parts,
+            "floor_measure": np.where(no_state, np.nan, measure.to_numpy()),
+            "u": u.to_numpy(),
+            "i": static["i_score" if case == "central" else f"i_{bound}"].to_numpy(),
+            "x": static["x_score"].to_numpy(),
+            "p": static["p_score"].to_numpy(),
+            "linked": static["exporter_linked"].to_numpy(dtype=bool),
+            **{name: static[f"{name}_worst" if bound == "worst" else name].to_numpy() for name in FLOOR_NAMES},
+        }
+    )
+
+
+def combine(parts: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
+    """The score: weighted context of D, E and U present, times the goods factor, plus X and P, capped; floors.
+
+    raw = min(100, context x (keep + (1 - keep) x I / 100) + X + P). A floor that fires places the line
+    inside its band by its raw score, lo + (hi - lo) x raw / 100, unless raw is already higher: floored lines
+    keep their relative order, and two lines tie only where their inputs tie. Rounded to two decimals
+    before banding, so that score and band agree. Returns score, raw_score, context_score, goods_factor and,
+    per floor, whether it fired.
+    """
+    w, keep, f = cfg.weights, cfg.goods.keep_share, cfg.floors
+    components = [(parts["d"], w.destination), (parts["e"], w.abuse), (parts["u"], w.end_user)]
+    weighted = sum(np.nan_to_num(v.to_numpy(dtype=float)) * weight for v, weight in components)
+    present = sum(v.notna().to_numpy() * weight for v, weight in components)
+    # nothing known of destination or end-user (no single country, unknown end-user): the middle of the scale
+    context = np.where(present > 0, weighted / np.where(present > 0, present, 1), 50.0)
+    if cfg.end_user.unknown is None:
+        # an unknown end-user drops out, but the context stays within what a known one could make it
+        unknown, scores = parts["u"].isna().to_numpy(), cfg.end_user.scores.values()
+        with_u = [(weighted + w.end_user * u) / (present + w.end_user) for u in (min(scores), max(scores))]
+        context = np.where(unknown & (present > 0), np.clip(context, *with_u), context)
+    factor = keep + (1 - keep) * parts["i"].to_numpy(dtype=float) / 100
+    added = parts["x"].to_numpy(dtype=float) + parts["p"].to_numpy(dtype=float)
+    raw = np.minimum(100.0, context * factor + added)
+    evidence, measure = parts["floor_weight"].to_numpy(dtype=float), parts["floor_measure"].to_numpy(dtype=float)
+    fired = {
+        "critical": parts["critical"].to_numpy(dtype=bool)
+        & ((evidence >= f.critical.min_evidence_weight) | (f.critical.exporter_linked & parts["linked"].to_numpy())),
+        "prior_use": parts["prior_use"].to_numpy(dtype=bool) & (evidence >= f.prior_use.min_evidence_weight),
+        "named_operator": parts["named_operator"].to_numpy(dtype=bool)
+        & (evidence >= f.named_operator.min_evidence_weight),
+        "political_terror": parts["political_terror"].to_numpy(dtype=bool)
+        & (measure >= f.political_terror.min_measure_score),
+    }
+    score = raw
+    tops = [*list(cfg.bands.values())[1:], 100.0]
+    for name, hit in fired.items():
+        band = getattr(f, name).band
+        low, high = cfg.bound(band), tops[list(cfg.bands).index(band)]
+        score = np.where(hit, np.maximum(score, low + (high - low) * raw / 100), score)
+    return pd.DataFrame(
+        {"score": np.round(score, 2), "raw_score": raw, "context_score": context, "goods_factor": factor, **fired}
+    )
+
+
+def reassessment_dates(
+    scored: pd.DataFrame, score: np.ndarray, indicators: pd.DataFrame, evidence: pd.DataFrame, cfg: ScoringConfig
+) -> np.ndarray:
+    """For each scored row below the reassessment band: the first later day its ex-ante score reaches the band.
+
+    ``scored`` holds the date-free components (u_score, i_score, x_score, the floors the goods qualify for;
+    the precedent points p_score are held at their decision-day value)
+    with country_code and date. A score changes only with its date's inputs: an indicator edition (of any
+    country: staleness is measured against the newest edition) or a piece of the destination's evidence, each
+    in use from the day after it was published; between those days it can only fall (evidence ages, leaves
+    the floors' window). So the rows are grouped into profiles (country and components), each profile is
+    scored on those change days after its earliest date, and each row takes the first day at or above the
+    band strictly after its date, by one as-of merge. NaT if never.
+    """
+    threshold = cfg.bound(cfg.reassessment.band)
+    out = np.full(len(scored), np.datetime64("NaT"), dtype="datetime64[ms]")
+    todo = scored["country_code"].notna().to_numpy() & (score < threshold)
+    if not todo.any():
+        return out
+    held = ["country_code", "u_score", "i_score", "x_score", "p_score", "exporter_linked", *FLOOR_NAMES]
+    profile, profiles = distinct_rows(scored.loc[todo, held])
+    decided = scored.loc[todo, "date"].to_numpy()
+    profiles = profiles.assign(profile=np.arange(len(profiles)), start=pd.Series(decided).groupby(profile).min())
+    day = pd.Timedelta(days=1)
+    editions = pd.DataFrame({"date": np.unique(indicators["published_date"].to_numpy()) + day})
+    counted = evidence[evidence["country_role"].isin(cfg.abuse.roles) & evidence["country_code"].notna()]
+    found = pd.DataFrame({"country_code": counted["country_code"].astype("string")})
+    found["date"] = counted["published_date"] + day
+    grid = pd.concat(
+        [profiles.merge(editions, how="cross"), profiles.merge(found.drop_duplicates(), on="country_code")]
+    )
+    grid = grid[grid["date"] > grid["start"]].drop_duplicates(["profile", "date"]).reset_index(drop=True)
+    at, pairs = distinct_pairs(grid["country_code"], grid["date"])
+    dest = gather_frame(destination_record(indicators, pairs, cfg), at)
+    abuse = gather_frame(abuse_record(evidence, pairs, cfg), at)
+    parts = scenario_parts(grid.assign(no_state=False), dest, abuse, "central")
+    high = grid.loc[combine(parts, cfg)["score"].to_numpy() >= threshold, ["profile", "date"]]
+    asked = pd.DataFrame({"row": np.flatnonzero(todo), "profile": profile, "decided": decided})
+    reached = pd.merge_asof(
+        asked.sort_values("decided", kind="stable"),
+        high.sort_values("date", kind="stable").astype({"date": "datetime64[ms]"}),
+        left_on="decided",
+        right_on="date",
+        by="profile",
+        direction="forward",
+        allow_exact_matches=False,
+    )
+    out[reached["row"].to_numpy()] = reached["date"].to_numpy()
+    return out
