@@ -424,11 +424,11 @@ def test_precedent_counts_the_states_own_criterion_2_refusals_public_before_the_
     ]
     line = score(licences({}), refusals=refusals).iloc[0]
     # r:1 same family (5A001), public 2019-11-01: 0.5 ^ (213 / 365.25 / 4) = 0.904; r:4 another family (ML1),
-    # public 2019-08-01: 0.5 x 0.5 ^ (305 / 365.25 / 4) = 0.433; P = 20 x (1 - exp(-1.336)) = 14.74.
+    # public 2019-08-01: 0.5 x 0.5 ^ (305 / 365.25 / 4) = 0.433; P = 20 x (1 - exp(-1.336 / 3)) = 7.19.
     # r:2 is not yet public, r:3 cites no Criterion 2, r:5 is another state's, r:6 another destination's
-    assert line["p_score"] == pytest.approx(14.7449, abs=1e-3)
+    assert line["p_score"] == pytest.approx(7.1900, abs=1e-3)
     assert line["precedent_ids"] == "r:1;r:4"
-    assert "2 earlier refusals to this destination (+14.7)" in line["why"]
+    assert "2 earlier refusals to this destination (+7.2)" in line["why"]
     # each refusal scored as of its own decision never counts itself (nor anything public later)
     own = score(refusals, refusals=refusals).set_index("licence_id")
     assert own.loc[["r:1", "r:4"], "precedent_ids"].isna().all()  # r:4 became public after r:1's decision
@@ -438,7 +438,7 @@ def test_precedent_counts_the_states_own_criterion_2_refusals_public_before_the_
 def test_without_refusals_given_the_lines_own_refusals_are_the_precedents():
     rows = pd.concat([EARLIER_REFUSAL, licences({})], ignore_index=True)
     out = score(rows).set_index("licence_id")
-    assert out.loc["t:1", "precedent_ids"] == "r:1" and out.loc["t:1", "p_score"] == pytest.approx(11.9, abs=0.01)
+    assert out.loc["t:1", "precedent_ids"] == "r:1" and out.loc["t:1", "p_score"] == pytest.approx(5.20, abs=0.01)
     assert out.loc["r:1", "p_score"] == 0
 
 
