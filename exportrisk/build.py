@@ -207,10 +207,11 @@ def build_steps(
         from exportrisk.reporting import runner as report_runner
 
         specs = report_runner.all_specs(data, roles, period)
-        outcomes = report_runner.run_batch(specs, data, reports_dir, jobs)
+        outcomes = report_runner.run_batch(specs, data, reports_dir, jobs, only_changed=True)
         failed = [o for o in outcomes if not o.ok]
-        found["reports"] = {"written": len(outcomes) - len(failed), "failed": {o.key: o.error for o in failed}}
-        lines = [f"{len(outcomes) - len(failed)} of {len(outcomes)} reports written"]
+        kept = sum(o.unchanged for o in outcomes)
+        found["reports"] = {"written": len(outcomes) - len(failed) - kept, "failed": {o.key: o.error for o in failed}}
+        lines = [f"{len(outcomes) - len(failed) - kept} of {len(outcomes)} reports written, {kept} unchanged"]
         lines += [f"{o.key} failed: {o.error}" for o in failed]
         return not failed, "\n  ".join(lines)
 

@@ -2,6 +2,7 @@
 
 import importlib.resources
 import io
+import itertools
 import subprocess
 import sys
 import tomllib
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.style
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -29,7 +31,7 @@ YEAR_BAND = pd.DataFrame(
 TABLES = {
     "licences_by_year_and_band": YEAR_BAND,
     "licences_by_year_and_state": pd.DataFrame(
-        {"year": [2010, 2010, 2011], "licensing_country": ["GBR", "NLD", "GBR"], "licences": [4, 1, 6]}
+        {"year": [2010, 2010, 2011], "licensing_state": ["GBR", "NLD", "GBR"], "licences": [4, 1, 6]}
     ),
     "indicator_trends": pd.DataFrame(
         {
@@ -41,9 +43,12 @@ TABLES = {
     "licences_and_indicators": pd.DataFrame(
         {
             "year": [2010, 2010, 2011, 2010, 2011],
-            "panel": ["licences", "licences", "licences", "indicators", "indicators"],
-            "series": ["GBR", "NLD", "GBR", "pts_a", "pts_a"],
-            "value": [4.0, 1.0, 6.0, 50.0, 75.0],
+            "licensing_state": ["GBR", "NLD", "GBR", None, None],
+            "licences": pd.array([4, 1, 6, None, None], dtype="Int64"),
+            "indicator": [None, None, None, "pts_a", "pts_a"],
+            "indicator_name": [None, None, None, "PTS", "PTS"],
+            "risk": pd.array([None, None, None, 50.0, 75.0], dtype="Float64"),
+            "licence_data_to": pd.array([2011] * 5, dtype="Int64"),
         }
     ),
     "evidence_timeline": pd.DataFrame(
@@ -55,6 +60,13 @@ TABLES = {
         }
     ),
 }
+TABLES["licences_and_evidence"] = pd.concat(
+    [
+        pd.DataFrame({"month": pd.to_datetime(["2014-01-01", "2015-03-01"]), "licences": [3, 1]}),
+        TABLES["evidence_timeline"],
+    ],
+    ignore_index=True,
+).assign(licence_data_to=pd.Timestamp("2015-03-31"))
 SOURCE = "caat-uk, pts (see the report's sources); exportrisk test."
 
 
@@ -90,9 +102,77 @@ def test_licences_stand_over_the_indicators_of_the_same_years():
     top, bottom = fig.axes
     assert {c.get_label(): [b.get_height() for b in c] for c in top.containers} == {"GBR": [4, 6], "NLD": [1, 0]}
     (line,) = bottom.get_lines()
-    assert line.get_label() == "pts_a" and list(line.get_ydata()) == [50, 75]
+    assert line.get_label() == "PTS (Amnesty)" and list(line.get_ydata()) == [50, 75]  # a readable name
+    assert line.get_color() == plots.INDICATOR_STYLE["pts_a"][1]  # its colour in every report
     assert top.get_shared_x_axes().joined(top, bottom)
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["GBR", "NLD", "pts_a"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["GBR", "NLD", "PTS (Amnesty)"]
+    assert "licence data end" in texts(fig)  # the end of the licence data, marked after 2011
+    assert any(list(v.get_xdata()) == [2011.5, 2011.5] for v in top.get_lines())
+
+
+def test_licences_and_evidence_share_one_dated_axis_with_the_end_of_licence_data_marked():
+    fig = plots.licences_and_evidence(TABLES["licences_and_evidence"], "t", SOURCE)
+    top, bottom = fig.axes
+    assert top.get_shared_x_axes().joined(top, bottom)
+    assert [b.get_height() for b in top.containers[0]] == [3, 1]
+    assert sum(len(c.get_offsets()) for c in bottom.collections) == 3  # every evidence row
+    assert "licence data end" in texts(fig)
+    colours = {c.get_label(): tuple(c.get_facecolor()[0][:3]) for c in bottom.collections}
+    assert colours["credible report"] == matplotlib.colors.to_rgb(plots.STRENGTH_COLOURS["credible_report"])
+
+
+def test_year_axes_show_whole_years_even_for_one_year(tmp_path):
+    one_year = TABLES["licences_by_year_and_state"].assign(year=2020)
+    fig = plots.licences_by_year_and_state(one_year, "t", SOURCE)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    shown = [label.get_text() for label in ax.get_xticklabels() if low <= label.get_position()[0] <= high]
+    assert shown == ["2020"]  # not 2019.6, 2019.8, ...
+
+
+# Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB: what people with those deficiencies see.
+CVD = {
+    "normal vision": np.eye(3),
+    "deuteranopia": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.01182, 0.04294, 0.968881]]
+    ),
+    "protanopia": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+}  # fmt: skip
+
+
+def cielab(colour: str, seen: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of an sRGB colour as seen through a deficiency matrix."""
+    c = np.array(matplotlib.colors.to_rgb(colour))
+    linear = np.clip(seen @ np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4), 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("vision", CVD)
+def test_fixed_colours_stay_apart_in_every_kind_of_colour_vision(vision):
+    def closest(colours: list[str]) -> float:
+        lab = [cielab(c, CVD[vision]) for c in colours]
+        return min(np.linalg.norm(a - b) for a, b in itertools.combinations(lab, 2))
+
+    assert closest([colour for _, colour in plots.INDICATOR_STYLE.values()]) >= 30  # lines on one chart
+    assert closest(list(plots.STATE_COLOURS.values())) >= 30  # stacked bars
+    lightness = [cielab(plots.BAND_COLOURS[b], CVD[vision])[0] for b in BANDS]
+    assert lightness == sorted(lightness, reverse=True)  # the bands darken as risk rises
+    assert min(np.diff(lightness[::-1])) >= 5
+
+
+def test_colours_do_not_depend_on_what_else_a_chart_shows():
+    alone = plots.licences_by_year_and_state(
+        TABLES["licences_by_year_and_state"].query("licensing_state == 'NLD'"), "t", SOURCE
+    )
+    both = plots.licences_by_year_and_state(TABLES["licences_by_year_and_state"], "t", SOURCE)
+    colour = lambda fig: {c.get_label(): c.patches[0].get_facecolor() for c in fig.axes[0].containers}  # noqa: E731
+    assert colour(alone)["NLD"] == colour(both)["NLD"] == matplotlib.colors.to_rgba(plots.STATE_COLOURS["NLD"])
 
 
 def test_values_in_several_currencies_are_not_added_up():

@@ -1,6 +1,9 @@
 """Country reports: real notebooks through papermill on the real data, their numbers, privacy and failures."""
 
+import datetime as dt
 import json
+import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -12,13 +15,14 @@ import pytest
 from bs4 import BeautifulSoup
 
 from exportrisk import build, cli
-from exportrisk.ingest.files import read_table
+from exportrisk.ingest.files import read_table, write_parquet
 from exportrisk.reporting import runner as report_runner
 from exportrisk.reporting import sections as reports
-from exportrisk.schema import EVIDENCE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
+from exportrisk.schema import BANDS, EVIDENCE, INDETERMINATE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
 from exportrisk.scoring import score as scoring
 from tests.conftest import REPO, cleaned_project
 from tests.privacy import named
+from tests.test_api import scored_project
 
 METHOD = scoring.load_config().method_version
 
@@ -70,10 +74,24 @@ def test_each_report_is_published_with_its_files_and_without_code(project, spec)
     provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
     assert provenance["report"]["country_code"] == spec.country_code and provenance["method_versions"] == [METHOD]
     assert provenance["notebook_sha256"] and all(len(v) == 64 for v in provenance["inputs"].values())
-    assert "data/processed/score_lines.parquet" in provenance["inputs"]
+    assert len(provenance["fingerprint"]) == 64 and not [f for f in provenance["inputs"] if "processed" in f]
     assert "data/raw/pts/PTS-2024.csv" in provenance["inputs"]  # the scores rest on it
     assert "Sources, data licences, method and checksums" in html and "CC BY-NC-SA 4.0" in html
     assert not list(folder.parent.glob(f".{spec.country_code}.*"))  # no temporary folder left behind
+    page = BeautifulSoup(html, "html.parser")
+    # self-contained: no script, nothing loaded from elsewhere (no CDN, no MathJax, no require.js)
+    assert not page.find_all("script") and not page.find_all("link")
+    assert not [tag for tag in page.find_all(src=True) if not tag["src"].startswith("data:")]
+    assert "mathjax" not in html.casefold() and "require.js" not in html
+    without_figures = len(re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", html).encode())
+    assert without_figures < 60_000, without_figures
+    links = {a["href"] for a in page.find_all("a")}
+    assert "../../index.html" in links
+    for chart in charts:  # each chart links to its files and the table behind it, all of which exist
+        wanted = {f"figures/{chart}.svg", f"figures/{chart}.pdf", f"figures/{chart}.png", f"tables/{chart}.csv"}
+        assert wanted <= links and all((folder / href).is_file() for href in wanted)
+    for path in [folder, *folder.rglob("*")]:
+        assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
 
 
 def test_figures_in_the_html_equal_the_librarys_numbers(project):
@@ -86,16 +104,20 @@ def test_figures_in_the_html_equal_the_librarys_numbers(project):
         for label, value in expected.items():
             assert number(shown[label]) == pytest.approx(value, abs=0.05), (spec.key, label)
         column = reports.ROLE_COLUMN[spec.role]
-        assert expected["licences"] == licences.loc[licences[column] == spec.country_code, "licence_id"].nunique()
+        kinds = licences[licences[column] == spec.country_code].groupby("licence_kind", observed=True)["licence_id"]
+        counted = {f"{kind} licences": n for kind, n in kinds.nunique().items()}
+        assert {label: expected[label] for label in counted} == counted  # each kind counted apart
     to_saudi = licences[licences["destination_country_code"] == "SAU"]
     states = key_figures(project / "reports" / "destination/SAU/report.html")["licensing states"]
     assert number(states) == to_saudi["licensing_country_code"].nunique() == 1  # the UK (no Dutch data here)
     behind = pd.read_csv(project / "reports" / "destination/SAU/tables/licences_and_indicators.csv")
-    bars = behind[behind["panel"] == "licences"].set_index(["year", "series"])["value"]
+    bars = behind.dropna(subset=["licences"]).set_index(["year", "licensing_state"])["licences"]
     counted = to_saudi.groupby([to_saudi["decision_date"].dt.year, "licensing_country_code"])["licence_id"].nunique()
     assert bars.to_dict() == counted.to_dict()
-    lines = behind[behind["panel"] == "indicators"]
-    pts_2014 = lines.loc[(lines["series"] == "pts_a") & (lines["year"] == 2014), "value"]
+    lines = behind.dropna(subset=["risk"])  # one measure per column: licences (count), risk (0-100)
+    assert lines["licences"].isna().all() and behind.dropna(subset=["licences"])["risk"].isna().all()
+    assert set(behind["licence_data_to"]) == {to_saudi["decision_date"].dt.year.max()}
+    pts_2014 = lines.loc[(lines["indicator"] == "pts_a") & (lines["year"] == 2014), "risk"]
     indicators = pd.read_parquet(project / "data" / "processed" / "indicators.parquet")
     published = indicators[(indicators["country_code"] == "SAU") & (indicators["indicator_code"] == "pts_a")]
     latest = published[published["year"] == 2014].sort_values("published_date")["value"].iloc[-1]
@@ -116,6 +138,40 @@ def test_no_part_of_a_victim_name_nor_a_victim_id_appears_in_any_report_file(pro
         assert not [v for v in victim_ids if v in text], path
     titled = next(n for n in names if n.startswith("Princess ")).split()[:2]
     assert named("https://example.org/dubai-ruler-" + "-".join(titled).lower(), names)  # the search works
+
+
+def test_two_runs_publish_byte_identical_pages_figures_and_tables(project, tmp_path):
+    spec = reports.ReportSpec("BGR", "licensing")
+    runs = []
+    for name in ("one", "two"):
+        assert report_runner.run_report(spec, project / "data", tmp_path / name).ok
+        folder = tmp_path / name / spec.key
+        # the notebook keeps its run's temporary output_dir parameter; everything published from it is the same
+        runs.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*.*") if p.suffix != ".ipynb"})
+    assert runs[0] == runs[1] and Path("report.html") in runs[0]
+
+
+def test_a_change_in_one_countrys_rows_reruns_only_the_reports_that_use_them(project, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(project / "data" / "processed", data / "processed")
+    (data / "raw").symlink_to(project / "data" / "raw")
+    out = tmp_path / "reports"
+    first = report_runner.run_batch(SPECS, data, out, only_changed=True)
+    assert [(o.ok, o.unchanged) for o in first] == [(True, False)] * len(SPECS)
+    written = {p: p.read_bytes() for p in out.rglob("*.*") if p.parent != out}
+    again = report_runner.run_batch(SPECS, data, out, only_changed=True)
+    assert [o.unchanged for o in again] == [True] * len(SPECS)  # nothing changed: nothing ran
+    assert {p: p.read_bytes() for p in out.rglob("*.*") if p.parent != out} == written
+
+    path = data / "processed" / "licences.parquet"
+    licences = read_table(path, LICENCES)
+    saudi = licences.index[licences["destination_country_code"].eq("SAU").fillna(False)][0]
+    licences.loc[saudi, "value"] = 123_456_789.0
+    write_parquet(licences, path)
+    changed = {o.key: o.unchanged for o in report_runner.run_batch(SPECS, data, out, only_changed=True)}
+    assert changed == {"destination/ARE": True, "destination/SAU": False, "licensing/BGR": True, "licensing/CYP": True}
+    provenance = json.loads((out / "destination/SAU/provenance.json").read_text(encoding="utf-8"))
+    assert provenance["fingerprint"] == report_runner.fingerprints([SPECS[2]], data, NOTEBOOK)["destination/SAU"]
 
 
 def failing_template(folder: Path) -> Path:
@@ -146,7 +202,12 @@ def test_a_failing_country_neither_stops_the_batch_nor_replaces_its_last_good_re
 
     index = BeautifulSoup((reports_dir / "index.html").read_text(encoding="utf-8"), "html.parser")
     rows = {tr.find("td").get_text(): tr for tr in index.find_all("tr") if tr.find("td")}
-    assert set(rows) == {"Bulgaria (BGR)", "Cyprus (CYP)", "Saudi Arabia (SAU)", "United Arab Emirates (ARE)"}
+    # per role: the failed report first, then by country name (not by code)
+    assert list(rows) == ["Cyprus (CYP)", "Bulgaria (BGR)", "Saudi Arabia (SAU)", "United Arab Emirates (ARE)"]
+    cells = [td.get_text() for td in rows["Saudi Arabia (SAU)"].find_all("td")]
+    assert "1.0" in cells and dt.date.today().isoformat() in cells  # method version and date published
+    assert index.find("input", id="filter") and index.find("tr", attrs={"data-name": "saudi arabia sau"})
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in (reports_dir / "index.html", reports_dir / "status.json"))
     assert "FAILED: AssertionError: simulated failure; the last good report is kept" in rows["Cyprus (CYP)"].get_text()
     assert rows["Saudi Arabia (SAU)"].find("a")["href"] == "destination/SAU/report.html"
     assert "6" in [td.get_text() for td in rows["Saudi Arabia (SAU)"].find_all("td")]  # its evidence items
@@ -322,6 +383,69 @@ def test_country_parameters_accept_codes_and_the_names_the_mappings_know():
     assert reports.parse_period("2014") == (2014, 2014) and reports.parse_period("-2012") == (None, 2012)
     with pytest.raises(reports.ParameterError, match="not YYYY"):
         reports.parse_period("last year")
+
+
+def test_equal_scores_share_a_rank_marked_as_a_tie_and_a_list_never_splits_a_tie_silently():
+    units = pd.DataFrame({"licence_id": list("edcba"), "score": [70.0, 60.04, 60.0, 60.02, 10.0]})
+    table = reports.ranked(units, ["score"])
+    assert table[["licence_id", "rank", "tied_with"]].values.tolist() == [
+        ["e", "1", 0],
+        ["b", "=2", 2],  # 60.02, 60.0 and 60.04 all show as 60.0: a tie, listed by licence id
+        ["c", "=2", 2],
+        ["d", "=2", 2],
+        ["a", "5", 0],
+    ]
+    assert reports.cut(table, 2)["licence_id"].tolist() == ["e", "b", "c", "d"]  # the whole tie
+    assert "3 at rank 2" in reports.ties_text(reports.cut(table, 2), "top", n=2)
+
+
+@pytest.fixture(scope="module")
+def every_source(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+    return scored_project(tmp_path_factory.getbasetemp(), shared_datasets)
+
+
+def built(project: Path, code: str, role: str) -> reports.Report:
+    spec = reports.ReportSpec(code, role)
+    return reports.build_report(report_runner.load_report_data(spec, project / "data"), spec)
+
+
+@pytest.mark.parametrize(("code", "role"), [("GBR", "licensing"), ("NLD", "licensing"), ("SAU", "destination")])
+def test_top_lists_rank_no_indeterminate_licence_above_a_determinate_one_and_mark_ties(every_source, code, role):
+    sections = {s.key: s for s in built(every_source, code, role).sections}
+    top, apart = sections["highest_risk_licences"], sections["indeterminate_licences"]
+    assert len(top.table) >= reports.TOP_N and set(top.table["band"]) <= set(BANDS)
+    assert set(apart.table["band"]) <= {INDETERMINATE}
+    assert "Bands of the 0-100 score: Low 0-25" in top.text and "claim no band" in apart.text
+    for section in (top, apart):
+        table = section.table
+        first = table["worst case"] if section is apart else table["band"].map(BANDS.index)
+        keys = list(zip(first.round(1), table["score"].round(1), strict=True))
+        assert keys == sorted(keys, reverse=True)
+        for rank, group in table.groupby("rank"):
+            same = {keys[i] for i in group.index}
+            assert len(same) == 1 and rank == (f"={group.index[0] + 1}" if len(group) > 1 else str(group.index[0] + 1))
+        assert ("Ties ('=' before the rank)" in section.text) == table["rank"].str.startswith("=").any()
+        assert len(section.display_table) <= reports.TOP_N
+
+
+def test_headlines_count_kinds_apart_and_flag_ceilings_a_dominant_licence_and_partial_years(every_source):
+    nld, gbr, isr = (
+        built(every_source, "NLD", "licensing"),
+        built(every_source, "GBR", "licensing"),
+        built(every_source, "ISR", "destination"),
+    )
+    licences = pd.read_parquet(every_source / "data" / "processed" / "licences.parquet")
+    dutch = licences[licences["licensing_country_code"] == "NLD"]
+    transit = dutch.loc[dutch["licence_kind"] == "transit", "licence_id"].nunique()
+    assert nld.headline["transit licences"] == transit > 0
+    assert nld.headline["export licences"] == dutch.loc[dutch["licence_kind"] == "export", "licence_id"].nunique()
+    exports = dutch[dutch["licence_kind"] == "export"]
+    assert nld.headline["export value (EUR)"] == round((exports["value"] / exports["value_shared_by"]).sum())
+    said = "\n".join(nld.caveats)
+    assert f"{transit:,} transit licences are counted apart" in said
+    assert "'Diverse landen'" in said and "ceiling" in said
+    assert "2015 is a partial year in caat-uk: it covers January-March only" in "\n".join(gbr.caveats)
+    assert any(c.startswith("One licence, caat-uk:51396") and "97% of the GBP total" in c for c in isr.caveats)
 
 
 def test_evidence_is_listed_once_per_piece_with_the_kind_of_person_targeted(project):

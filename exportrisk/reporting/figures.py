@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from exportrisk.ingest.files import atomic_path
 from exportrisk.reporting.plots import CHARTS, styled
-from exportrisk.reporting.sections import Section
+from exportrisk.reporting.sections import Report, Section
 
 FORMATS: dict[str, dict[str, object]] = {
     "svg": {"metadata": {"Date": None}},
@@ -61,20 +61,40 @@ def save_chart(fig: Figure, table: pd.DataFrame, out_dir: Path, name: str) -> di
     return paths
 
 
-def write_section(section: Section, source: str, out_dir: Path) -> Path | None:
+def chart_title(section: Section, country: str) -> str:
+    """A chart's title names its country, so that the chart says what it is about wherever it is lifted to."""
+    return section.title if country in section.title else f"{country}: {section.title}"
+
+
+def write_section(section: Section, report: Report, out_dir: Path) -> Path | None:
     """A report section's table as CSV and its chart, if it has one and data to draw; returns the SVG path."""
     if section.chart is None or section.table.empty:
         write_csv(section.table, out_dir / "tables" / f"{section.key}.csv")
         return None
-    fig = CHARTS[section.chart](section.table, section.title, source)
+    fig = CHARTS[section.chart](section.table, chart_title(section, report.spec.country_name), report.source_line)
     return save_chart(fig, section.table, out_dir, section.key)["svg"]
 
 
 def chart_html(svg: Path, title: str) -> str:
-    """A saved SVG chart as an HTML image with alternative text (a plain SVG output gets none in nbconvert)."""
+    """A saved SVG chart as an HTML image with alternative text (a plain SVG output gets none in nbconvert),
+    embedded so the page stands alone, and links to the chart's files and the table behind it (relative to the
+    report's folder, where the page is)."""
     data = base64.b64encode(svg.read_bytes()).decode("ascii")
     alt = html.escape(f"Chart: {title}. The table below the chart gives its data.", quote=True)
-    return f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" style="max-width:100%">'
+    name = html.escape(svg.stem, quote=True)
+    links = " · ".join(
+        f'<a href="{folder}/{name}.{fmt}">{label}</a>'
+        for folder, fmt, label in (
+            ("figures", "svg", "SVG"),
+            ("figures", "pdf", "PDF"),
+            ("figures", "png", "PNG"),
+            ("tables", "csv", "data (CSV)"),
+        )
+    )
+    return (
+        f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{alt}">'
+        f"<figcaption>Download this chart: {links}</figcaption></figure>"
+    )
 
 
 def html_cell(value: object, column: str = "") -> str:

@@ -10,10 +10,12 @@ runs, is ``exportrisk.reporting.figures``.
 
 import contextlib
 import textwrap
+import zlib
 from collections.abc import Callable, Iterator
 
 import matplotlib.dates
 import matplotlib.style
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -28,6 +30,26 @@ BAND_COLOURS[INDETERMINATE] = "#b4b4b4"
 BAND_ORDER = (*BANDS, INDETERMINATE)
 SOURCE_WIDTH = 100  # characters per source line at 5.5 pt across one column
 TITLE_WIDTH = 55  # characters per title line at 8 pt bold
+# One colour and one readable name per indicator, and one colour per licensing state, the same in every report
+# (never by order of appearance). Each set of colours is at least 30 CIELAB units apart in normal vision and
+# under simulated deuteranopia and protanopia (tests/test_plots.py computes it); none is too light for a line.
+INDICATOR_STYLE = {
+    "pts_a": ("PTS (Amnesty)", "#332288"),
+    "pts_h": ("PTS (Human Rights Watch)", "#56b4e9"),
+    "pts_s": ("PTS (US State Dept.)", "#882255"),
+    "fh_total": ("Freedom House total", "#bd1f01"),
+    "fh_pr": ("FH political rights", "#e5a50a"),
+    "fh_cl": ("FH civil liberties", "#b9ac70"),
+    "fh_status": ("FH status", "#94a4a2"),
+}
+STATE_COLOURS = {"GBR": "#832db6", "NLD": "#ffa90e", "BGR": "#228833", "CYP": "#aa3377", "FIN": "#99c1f1"}
+SPARE_COLOURS = ("#000000", "#77767b", "#a96b59", "#92dadd")  # an unlisted series: by a hash of its code, fixed
+STRENGTH_COLOURS = {
+    "forensically_confirmed": "#bd1f01",
+    "official_finding": "#332288",
+    "credible_report": "#e5a50a",
+    "customer_relation_only": "#94a4a2",
+}
 STRENGTH_MARKERS = {
     "forensically_confirmed": "o",
     "official_finding": "s",
@@ -59,14 +81,30 @@ def add_source(fig: Figure, source: str) -> None:
         fig.text(0.0, 0.0, text, ha="left", va="top", fontsize=5.5, color="#555555")
 
 
-def _stacked_bars(ax, wide: pd.DataFrame, colours: dict[str, str] | None) -> None:
-    """Bars per index value (years), stacked by column, in column order."""
+def spare_colour(code: str) -> str:
+    """A fixed colour for a series no table lists (the same code gets the same colour in every report)."""
+    return SPARE_COLOURS[zlib.crc32(code.encode()) % len(SPARE_COLOURS)]
+
+
+def indicator_name(code: str) -> str:
+    return INDICATOR_STYLE.get(code, (code.replace("_", " "), ""))[0]
+
+
+def indicator_colour(code: str) -> str:
+    return INDICATOR_STYLE[code][1] if code in INDICATOR_STYLE else spare_colour(code)
+
+
+def state_colour(code: str) -> str:
+    return STATE_COLOURS.get(code) or spare_colour(code)
+
+
+def _stacked_bars(ax, wide: pd.DataFrame, colours: Callable[[str], str]) -> None:
+    """Bars per index value (years), stacked by column, in column order, each column in its fixed colour."""
     bottom = np.zeros(len(wide))
     x = wide.index.to_numpy()
     for column in wide.columns:
         values = wide[column].to_numpy(dtype=float)
-        colour = colours.get(column) if colours else None
-        ax.bar(x, values, bottom=bottom, width=0.8, label=str(column), color=colour)
+        ax.bar(x, values, bottom=bottom, width=0.8, label=str(column), color=colours(str(column)))
         bottom += values
 
 
@@ -93,11 +131,11 @@ def licences_by_year_and_band(table: pd.DataFrame, title: str, source: str) -> F
     fig, axes = new_figure(rows=2, height=3.6) if len(currencies) == 1 else new_figure()
     with styled():
         order = [b for b in BAND_ORDER if b in set(table["band"].astype(str))]
-        _stacked_bars(axes[0], _wide(table, "year", "band", "licences", order), BAND_COLOURS)
+        _stacked_bars(axes[0], _wide(table, "year", "band", "licences", order), BAND_COLOURS.__getitem__)
         _title(axes[0], title)
         axes[0].set_ylabel("Licences")
         if len(axes) == 2:
-            _stacked_bars(axes[1], _wide(table, "year", "band", "value", order), BAND_COLOURS)
+            _stacked_bars(axes[1], _wide(table, "year", "band", "value", order), BAND_COLOURS.__getitem__)
             axes[1].set_ylabel(f"Value ({currencies[0]}, millions)")
             axes[1].yaxis.set_major_formatter(lambda v, _: f"{v / 1e6:,g}")
         _years_axis(axes[-1], "Decision year")
@@ -106,18 +144,19 @@ def licences_by_year_and_band(table: pd.DataFrame, title: str, source: str) -> F
     return fig
 
 
-def _bars_by_series(ax, table: pd.DataFrame) -> None:
-    """Licences per year stacked by series (licensing state), the largest in all first. ``table``: year,
-    series, value."""
-    totals = table.groupby("series")["value"].sum().sort_values(ascending=False)
-    _stacked_bars(ax, _wide(table, "year", "series", "value", list(totals.index)), None)
+def _bars_by_state(ax, table: pd.DataFrame) -> None:
+    """Licences per year stacked by licensing state, the largest in all first. ``table``: year,
+    licensing_state, licences."""
+    totals = table.groupby("licensing_state")["licences"].sum().sort_values(ascending=False, kind="stable")
+    _stacked_bars(ax, _wide(table, "year", "licensing_state", "licences", list(totals.index)), state_colour)
     ax.set_ylabel("Licences")
 
 
 def _risk_lines(ax, table: pd.DataFrame) -> None:
-    """One line per series (indicator) on the 0-100 risk scale. ``table``: year, series, value."""
-    for name, part in table.sort_values(["series", "year"]).groupby("series", sort=False):
-        ax.plot(part["year"], part["value"], label=name)
+    """One line per indicator on the 0-100 risk scale, in its fixed colour and by its readable name.
+    ``table``: year, indicator, risk."""
+    for code, part in table.sort_values(["indicator", "year"]).groupby("indicator", sort=False):
+        ax.plot(part["year"], part["risk"], label=indicator_name(code), color=indicator_colour(code), marker=".")
     ax.set_ylim(-3, 103)
     ax.set_ylabel("Risk (0 best, 100 worst)")
 
@@ -127,16 +166,24 @@ def _title(ax, title: str) -> None:
 
 
 def _years_axis(ax, label: str) -> None:
+    """Whole years only, however few (a one-year chart would otherwise get 2020.6, 2020.8, ...)."""
     ax.set_xlabel(label)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}"))
+
+
+def _end_marker(ax, year: float, text: str) -> None:
+    """A dotted line after the last year the data covers, labelled: past it, no bar means no data, not zero."""
+    ax.axvline(year + 0.5, color="#555555", linestyle=":", linewidth=0.8)
+    ax.annotate(text, (year + 0.5, 1), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                textcoords="offset points", ha="left", va="top", fontsize=5.5, color="#555555")  # fmt: skip
 
 
 def licences_by_year_and_state(table: pd.DataFrame, title: str, source: str) -> Figure:
-    """Licences per decision year, stacked by licensing state. ``table``: year, licensing_country, licences."""
+    """Licences per decision year, stacked by licensing state. ``table``: year, licensing_state, licences."""
     fig, (ax,) = new_figure()
     with styled():
-        counts = table[["year", "licensing_country", "licences"]]  # the table may carry value too: not charted
-        _bars_by_series(ax, counts.rename(columns={"licensing_country": "series", "licences": "value"}))
+        _bars_by_state(ax, table)
         _title(ax, title)
         _years_axis(ax, "Decision year")
         _legend_below(fig, [ax])
@@ -152,7 +199,7 @@ def indicator_trends(table: pd.DataFrame, title: str, source: str) -> Figure:
     """
     fig, (ax,) = new_figure()
     with styled():
-        _risk_lines(ax, table.rename(columns={"indicator": "series", "risk": "value"}))
+        _risk_lines(ax, table)
         _title(ax, title)
         _years_axis(ax, "Year covered")
         _legend_below(fig, [ax])
@@ -163,22 +210,48 @@ def indicator_trends(table: pd.DataFrame, title: str, source: str) -> Figure:
 def licences_and_indicators(table: pd.DataFrame, title: str, source: str) -> Figure:
     """Licences per year by licensing state (top) over the destination's indicators on the same years (below).
 
-    ``table``: year, panel ('licences' or 'indicators'), series (licensing state or indicator), value (licences,
-    or risk 0-100). One figure shows what was licensed against the record at the time, and costs half of two.
+    ``table``: year, licensing_state and licences (rows of the top panel), indicator and risk (rows of the
+    bottom one), licence_data_to (the last year the licence sources cover, marked on the chart). One figure
+    shows what was licensed against the record at the time, and costs half of two.
     """
     fig, (top, bottom) = new_figure(rows=2, height=3.6)
     with styled():
-        licences = table[table["panel"] == "licences"]
-        _bars_by_series(top, licences)
-        colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-        states = licences["series"].nunique()
-        bottom.set_prop_cycle(color=colours[states:] + colours[:states])  # one legend: no colour twice
-        _risk_lines(bottom, table[table["panel"] == "indicators"])
+        _bars_by_state(top, table.dropna(subset=["licences"]))
+        _risk_lines(bottom, table.dropna(subset=["risk"]))
+        end = table["licence_data_to"].dropna()
+        if len(end):
+            _end_marker(top, float(end.max()), "licence data end")
         _title(top, title)
         _years_axis(bottom, "Year")
         _legend_below(fig, [top, bottom])
     add_source(fig, source)
     return fig
+
+
+def _evidence_points(ax, table: pd.DataFrame) -> None:
+    """Evidence by publication date (x) and kind (rows), marker and colour by strength (fixed), sized by the
+    entries published that day. ``table``: published_date, kind, strength, entries."""
+    kinds = sorted(table["kind"].astype(str).unique())
+    rows = {k: i for i, k in enumerate(kinds)}
+    for strength, part in table.groupby(table["strength"].astype(str), sort=True):
+        ax.scatter(
+            part["published_date"],
+            part["kind"].astype(str).map(rows),
+            s=6 + 10 * np.sqrt(part["entries"].to_numpy(dtype=float)),
+            marker=STRENGTH_MARKERS.get(strength, "o"),
+            color=STRENGTH_COLOURS.get(strength) or spare_colour(strength),
+            label=strength.replace("_", " "),
+            alpha=0.8,
+        )
+    ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds])
+    ax.set_ylim(-0.6, len(kinds) - 0.4)
+
+
+def _dates_axis(ax, label: str) -> None:
+    locator = matplotlib.dates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
+    ax.set_xlabel(label)
 
 
 def evidence_timeline(table: pd.DataFrame, title: str, source: str) -> Figure:
@@ -188,25 +261,35 @@ def evidence_timeline(table: pd.DataFrame, title: str, source: str) -> Figure:
     """
     fig, (ax,) = new_figure(height=2.2)
     with styled():
-        kinds = sorted(table["kind"].astype(str).unique())
-        rows = {k: i for i, k in enumerate(kinds)}
-        for strength, part in table.groupby(table["strength"].astype(str), sort=True):
-            ax.scatter(
-                part["published_date"],
-                part["kind"].astype(str).map(rows),
-                s=6 + 10 * np.sqrt(part["entries"].to_numpy(dtype=float)),
-                marker=STRENGTH_MARKERS.get(strength, "o"),
-                label=strength.replace("_", " "),
-                alpha=0.8,
-            )
-        locator = matplotlib.dates.AutoDateLocator()
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
-        ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds])
-        ax.set_ylim(-0.6, len(kinds) - 0.4)
+        _evidence_points(ax, table)
+        _dates_axis(ax, "Published")
         _title(ax, title)
-        ax.set_xlabel("Published")
         _legend_below(fig, [ax])
+    add_source(fig, source)
+    return fig
+
+
+def licences_and_evidence(table: pd.DataFrame, title: str, source: str) -> Figure:
+    """Licences per decision month (top) and the evidence naming the state (below) on one dated axis: what was
+    licensed, and what was published about the state, when.
+
+    ``table``: month and licences (rows of the top panel), published_date, kind, strength and entries (rows of
+    the bottom one), licence_data_to (the last day the licence sources cover, marked).
+    """
+    fig, (top, bottom) = new_figure(rows=2, height=3.2)
+    with styled():
+        licences = table.dropna(subset=["licences"])
+        top.bar(licences["month"], licences["licences"].astype(float), width=28, color="#555555", label="licences")
+        top.set_ylabel("Licences\nper month")
+        end = table["licence_data_to"].dropna()
+        if len(end):
+            top.axvline(end.max(), color="#555555", linestyle=":", linewidth=0.8)
+            top.annotate("licence data end", (end.max(), 1), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                         textcoords="offset points", ha="left", va="top", fontsize=5.5, color="#555555")  # fmt: skip
+        _evidence_points(bottom, table.dropna(subset=["entries"]))
+        _dates_axis(bottom, "Decided (licences) or published (evidence)")
+        _title(top, title)
+        _legend_below(fig, [bottom])
     add_source(fig, source)
     return fig
 
@@ -217,4 +300,5 @@ CHARTS: dict[str, Callable[[pd.DataFrame, str, str], Figure]] = {
     "indicator_trends": indicator_trends,
     "licences_and_indicators": licences_and_indicators,
     "evidence_timeline": evidence_timeline,
+    "licences_and_evidence": licences_and_evidence,
 }

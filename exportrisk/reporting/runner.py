@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import html
 import io
 import json
@@ -131,6 +132,19 @@ def indicator_titles() -> dict[str, str]:
     return titles
 
 
+_coverage: dict[str, tuple[pd.DataFrame, dict[str, pd.Timestamp]]] = {}
+
+
+def source_coverage(digest: str, licences: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Timestamp]]:
+    """Each licence source's partial years and last decision date, computed once per process for each content
+    (sha256) of the licences table: a report states them for its sources, whichever lines it holds."""
+    if digest not in _coverage:
+        _coverage.clear()
+        ends = licences.groupby(licences["source"].astype("string"))["decision_date"].max().dropna()
+        _coverage[digest] = (reports.partial_years(licences), dict(ends.items()))
+    return _coverage[digest]
+
+
 def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData:
     """The tables one report needs: its licence lines and their scores, its country's indicators (destination
     role), the evidence and the entities."""
@@ -141,6 +155,7 @@ def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData
     read = {name: read_cached(processed / f"{name}.parquet", table) for name, table in tables.items()}
     lines = reports.select_lines(read["licences"][0], spec)
     score_lines = read["score_lines"][0]
+    partial, ends = source_coverage(read["licences"][1], read["licences"][0])
     indicators = read.get("indicators", (INDICATORS.empty(), ""))[0]
     return reports.ReportData(
         licences=lines,
@@ -150,13 +165,54 @@ def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData
         evidence=read["evidence"][0],
         entities=read["entities"][0],
         manifests=read_manifests(data / "raw"),
-        input_checksums={f"{name}.parquet": digest for name, (_, digest) in read.items()},
+        partial_years=partial,
+        source_ends=ends,
     )
 
 
 def prepare(spec: reports.ReportSpec, data: str = "", output: str = "") -> tuple[reports.Report, Path]:
     """For the notebook: the report built from the data folder, and the folder its files go to."""
     return reports.build_report(load_report_data(spec, data_dir(data)), spec), output_dir(spec, output)
+
+
+def frame_digest(frame: pd.DataFrame) -> bytes:
+    """sha256 of a table's columns and values, in row order (pandas' stable row hash: the same in any process)."""
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    return hashlib.sha256("\0".join(map(str, frame.columns)).encode() + b"\0" + rows).digest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """sha256 of the package as installed: its modules, metadata, styles and templates. A report's code is what
+    its notebook imports, which reaches most of the package; hashing all of it is cheap and never misses one."""
+    total = hashlib.sha256()
+    package = config.PACKAGE_DIR
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        total.update(path.relative_to(package).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return total.hexdigest()
+
+
+def fingerprint(spec: reports.ReportSpec, data: reports.ReportData, template: Path) -> str:
+    """sha256 over exactly what one report uses: its licence lines and their scores, its country's indicators,
+    the evidence it shows or its scores used, the coverage of its sources, the source manifests, the notebook
+    and the package's code. Another country's rows are not in it: changing them leaves this report alone."""
+    own_sources = set(data.licences["source"].astype("string"))
+    coverage = data.partial_years[data.partial_years["source"].isin(own_sources)]
+    ends = {s: str(d) for s, d in sorted(data.source_ends.items()) if s in own_sources}
+    evidence = reports.report_evidence(data.score_lines, data, spec)
+    evidence = evidence.drop_duplicates(["evidence_id", "line_no"]).sort_values(["evidence_id", "line_no"])
+    total = hashlib.sha256(json.dumps([spec.key, spec.period, code_digest(), ends], sort_keys=True).encode())
+    for frame in (data.licences, data.score_lines, data.indicators, evidence, coverage):
+        total.update(frame_digest(frame))
+    context = {"manifests": data.manifests, "entity_sources": sorted(set(data.entities["source"].astype("string")))}
+    total.update(json.dumps(context, sort_keys=True, default=str).encode())
+    total.update(hashlib.sha256(template.read_bytes()).digest())
+    return total.hexdigest()
+
+
+def published_fingerprint(folder: Path) -> str | None:
+    path = folder / "provenance.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") if path.is_file() else None
 
 
 def write_provenance(report: reports.Report, out: Path) -> None:
@@ -258,6 +314,7 @@ class Outcome:
     ok: bool
     seconds: float
     error: str | None = None
+    unchanged: bool = False  # not run: the published report has the same fingerprint
 
 
 def _one_line(exc: BaseException) -> str:
@@ -267,13 +324,39 @@ def _one_line(exc: BaseException) -> str:
 
 
 _exporter: list[HTMLExporter] = []
+PAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"  # holds page/, the nbconvert template of a report
+PAPERMILL_TIMES = ("start_time", "end_time", "duration")
+
+
+def settle(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed notebook made the same for the same inputs: cell ids by position (papermill gives the cell
+    it injects a random one) and no execution times."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+        for key in PAPERMILL_TIMES:
+            cell.metadata.get("papermill", {}).pop(key, None)
+        cell.metadata.pop("execution", None)
+    for key in PAPERMILL_TIMES:
+        nb.metadata.get("papermill", {}).pop(key, None)
+    return nb
 
 
 def export_html(nb: nbformat.NotebookNode, title: str) -> str:
-    """The executed notebook as HTML without code (one exporter per process: its first use costs 0.4 s)."""
+    """The executed notebook as a self-contained page without code, through the package's nbconvert template
+    (templates/page: the outputs, a link back to the index and a small inline stylesheet; nothing loaded from
+    elsewhere). One exporter per process: its first use costs 0.4 s."""
     if not _exporter:
-        _exporter.append(HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True))
-    body, _ = _exporter[0].from_notebook_node(nb, resources={"metadata": {"name": title}})
+        _exporter.append(
+            HTMLExporter(
+                extra_template_basedirs=[str(PAGE_TEMPLATES)],
+                template_name="page",
+                exclude_input=True,
+                exclude_input_prompt=True,
+                exclude_output_prompt=True,
+                anchor_link_text="",
+            )
+        )
+    body, _ = _exporter[0].from_notebook_node(settle(nb), resources={"metadata": {"name": title}})
     return body
 
 
@@ -303,13 +386,11 @@ def check_no_victim_names(folder: Path, pattern: re.Pattern[str]) -> None:
             raise InputError(path.relative_to(folder), "would show a victim's id: a bug, the report was not published")
 
 
-def readable(folder: Path) -> None:
-    """Published reports are for reading: give the folder and its files the usual modes (the temporary folder
-    and the atomic writes create them private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+def readable(path: Path) -> None:
+    """Published reports are for reading by everyone who serves or opens them: files 0644, folders 0755,
+    whatever the umask (the temporary folder and the atomic writes create them private)."""
+    for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
 
 
 def publish(tmp: Path, final: Path) -> None:
@@ -329,15 +410,19 @@ def publish(tmp: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
-def add_notebook_checksum(folder: Path, template: Path) -> None:
-    """provenance.json gets the template's sha256 (the notebook inside the kernel does not know its path)."""
+def add_fingerprints(folder: Path, template: Path, fingerprint: str) -> None:
+    """provenance.json gets the template's sha256 (the notebook inside the kernel does not know its path) and
+    the report's fingerprint (see fingerprint), by which a later batch knows it need not run again."""
     path = folder / "provenance.json"
     record = json.loads(path.read_text(encoding="utf-8"))
     record["notebook_sha256"] = sha256(template.read_bytes())
+    record["fingerprint"] = fingerprint
     write_json(record, path)
 
 
-def run_report(spec: reports.ReportSpec, data: Path, reports_dir: Path, template: Path = reports.TEMPLATE) -> Outcome:
+def run_report(
+    spec: reports.ReportSpec, data: Path, reports_dir: Path, template: Path = reports.TEMPLATE, fingerprint: str = ""
+) -> Outcome:
     """Execute, export, check and publish one report; any failure is returned, never raised."""
     start = time.perf_counter()
     final = reports_dir / spec.key
@@ -362,7 +447,8 @@ def run_report(spec: reports.ReportSpec, data: Path, reports_dir: Path, template
         )
         title = json.loads((tmp / "provenance.json").read_text(encoding="utf-8"))["title"]
         (tmp / "report.html").write_text(export_html(nb, title), encoding="utf-8")
-        add_notebook_checksum(tmp, template)
+        nbformat.write(nb, tmp / "report.ipynb")  # settled by export_html
+        add_fingerprints(tmp, template, fingerprint)
         check_no_victim_names(tmp, victim_pattern(data / "raw"))
         publish(tmp, final)
         return Outcome(spec.key, True, time.perf_counter() - start)
@@ -405,6 +491,11 @@ def _warm_up(template: Path) -> None:
     papermill.execute_notebook(nb, None, engine_name=ENGINE, kernel_name=KERNEL, progress_bar=False)
 
 
+def fingerprints(specs: list[reports.ReportSpec], data: Path, template: Path) -> dict[str, str]:
+    """Each report's fingerprint, from the tables as they are now."""
+    return {spec.key: fingerprint(spec, load_report_data(spec, data), template) for spec in specs}
+
+
 def run_batch(
     specs: list[reports.ReportSpec],
     data: Path,
@@ -412,25 +503,31 @@ def run_batch(
     jobs: int = 1,
     progress: bool | None = None,
     template: Path | None = None,
+    only_changed: bool = False,
 ) -> list[Outcome]:
     """Every report, ``jobs`` at a time with a progress bar (on a terminal, or as ``progress`` says); then
-    status.json and index.html are updated. ``template`` defaults to the packaged country_report.ipynb."""
+    status.json and index.html are updated. ``template`` defaults to the packaged country_report.ipynb.
+
+    With ``only_changed`` (a scheduled build), a report whose published fingerprint equals its fingerprint now
+    is left as it is: a change in one country's rows reruns only the reports that use them."""
     template = template or reports.TEMPLATE
     if not template.is_file():
         raise InputError(template, "report notebook is missing")
+    prints = fingerprints(specs, data, template)
+    same = {s.key for s in specs if only_changed and published_fingerprint(reports_dir / s.key) == prints[s.key]}
+    outcomes = [Outcome(key, True, 0.0, unchanged=True) for key in sorted(same)]
     size = sizes(specs, data)
-    ordered = sorted(specs, key=lambda s: -size.get(s.key, 0))
+    ordered = sorted((s for s in specs if s.key not in same), key=lambda s: -size.get(s.key, 0))
     bar = tqdm(total=len(ordered), desc="reports", unit="report", disable=None if progress is None else not progress)
-    outcomes = []
     with bar:
-        if jobs <= 1:
+        if jobs <= 1 or len(ordered) <= 1:
             for spec in ordered:
-                outcomes.append(run_report(spec, data, reports_dir, template))
+                outcomes.append(run_report(spec, data, reports_dir, template, prints[spec.key]))
                 bar.update()
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm_up, initargs=(template,)) as pool:
-                futures = [pool.submit(run_report, s, data, reports_dir, template) for s in ordered]
+                futures = [pool.submit(run_report, s, data, reports_dir, template, prints[s.key]) for s in ordered]
                 for future in as_completed(futures):
                     outcomes.append(future.result())
                     bar.update()
@@ -448,8 +545,17 @@ def record_status(reports_dir: Path, outcomes: list[Outcome]) -> None:
     status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for o in outcomes:
-        status[o.key] = {"ok": o.ok, "error": o.error, "seconds": round(o.seconds, 2), "finished": when}
+        published = when[:10] if o.ok and not o.unchanged else status.get(o.key, {}).get("published", "")
+        status[o.key] = {
+            "ok": o.ok,
+            "error": o.error,
+            "seconds": round(o.seconds, 2),
+            "unchanged": o.unchanged,
+            "finished": when,
+            "published": published,
+        }
     write_json(status, path)
+    readable(path)
 
 
 def read_reports(reports_dir: Path) -> Iterator[tuple[str, dict | None, dict | None]]:
@@ -462,48 +568,67 @@ def read_reports(reports_dir: Path) -> Iterator[tuple[str, dict | None, dict | N
         yield key, record, status.get(key)
 
 
+INDEX_STYLE = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:1em auto;"
+    "max-width:1400px;padding:0 1.5em;color:#1a1a1a}table{border-collapse:collapse;font-size:13px}"
+    "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}"
+    "td:first-child,th:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}"
+    ".failed-row{background:#fdecea}input{font-size:15px;padding:4px 8px;width:20em;margin:.5em 0}"
+)
+# Filters the rows as one types; without scripts the page is the same, and the browser's find does the job.
+INDEX_FILTER = (
+    "document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();"
+    "document.querySelectorAll('tr[data-name]').forEach(function(r){r.hidden=r.dataset.name.indexOf(q)<0;});});"
+)
+
+
+def _index_row(key: str, record: dict | None, status: dict | None, figures: list[str]) -> tuple[tuple, str]:
+    """One report's row of the index, and its place: failures first, then by country name."""
+    code = key.split("/")[1]
+    failed = status is not None and not status["ok"]
+    name = record["report"]["country_name"] if record else code
+    shown = {f["figure"]: f["value"] for f in record["headline"]} if record else {}
+    if record:
+        cells = [f'<a href="{html.escape(key)}/report.html">{html.escape(name)} ({code})</a>']
+        cells += [html.escape(record["report"]["period"]), html.escape(", ".join(record["method_versions"]) or "-")]
+    else:
+        cells = [code, "", ""]
+    cells.append(html.escape((status or {}).get("published", "")))
+    cells += [html_cell(shown.get(f)) for f in figures]
+    if failed:
+        kept = "; the last good report is kept" if record else "; no report yet"
+        cells.append(f'<span class="failed">FAILED: {html.escape(status["error"] or "")}{kept}</span>')
+    else:
+        cells.append("ok")
+    css = ' class="failed-row"' if failed else ""
+    search = html.escape(f"{name} {code}".casefold(), quote=True)
+    row = f'<tr data-name="{search}"{css}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    return (not failed, fold(name), code), row
+
+
 def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
-    """reports/index.html: every report with its key figures, failures marked (with the last good report)."""
+    """reports/index.html: every report with its key figures, method version and date, failed ones first (with
+    the last good report), then by country name; a filter box; nothing loaded from elsewhere."""
     parts = []
     for role in reports.ROLES:
         rows = [e for e in entries if e[0].startswith(f"{role}/")]
         if not rows:
             continue
-        shown = {key: {f["figure"]: f["value"] for f in rec["headline"]} for key, rec, _ in rows if rec}
-        figures = list(dict.fromkeys(label for values in shown.values() for label in values))
-        head = "".join(f"<th>{html.escape(f)}</th>" for f in ["country", "period", *figures, "status"])
-        body = []
-        for key, record, status in rows:
-            code = key.split("/")[1]
-            failed = status is not None and not status["ok"]
-            if record:
-                name = html.escape(record["report"]["country_name"])
-                link = f'<a href="{html.escape(key)}/report.html">{name} ({code})</a>'
-                cells = [link, html.escape(record["report"]["period"])]
-                cells += [html_cell(shown[key].get(f)) for f in figures]
-            else:
-                cells = [code, ""] + [""] * len(figures)
-            if failed:
-                kept = "; the last good report is kept" if record else "; no report yet"
-                cells.append(f'<span class="failed">FAILED: {html.escape(status["error"] or "")}{kept}</span>')
-            else:
-                cells.append("ok")
-            css = ' class="failed-row"' if failed else ""
-            body.append(f"<tr{css}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        figures = list(dict.fromkeys(f["figure"] for _, rec, _ in rows if rec for f in rec["headline"]))
+        columns = ["country", "period", "method", "published", *figures, "status"]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = [row for _, row in sorted(_index_row(k, r, s, figures) for k, r, s in rows)]
         parts.append(
             f"<h2>{role.capitalize()} role: {html.escape(reports.ROLES[role])}</h2>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
     n_failed = sum(1 for _, _, s in entries if s is not None and not s["ok"])
-    summary = f"{len(entries)} reports, {n_failed} failed in their last run."
-    style = (
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
-        "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child,th:first-child"
-        "{text-align:left}.failed{color:#b00020;font-weight:bold}.failed-row{background:#fdecea}"
-    )
+    summary = f"{len(entries)} reports, {n_failed} failed in their last run (listed first)."
+    search = '<input id="filter" type="search" placeholder="Filter by country name or code" aria-label="Filter">'
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>exportrisk reports</title><style>{style}"
-        f"</style></head><body><h1>exportrisk country reports</h1><p>{summary}</p>{''.join(parts)}</body></html>\n"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>exportrisk country reports</title>"
+        f"<style>{INDEX_STYLE}</style></head><body><h1>exportrisk country reports</h1><p>{summary}</p>{search}"
+        f"{''.join(parts)}<script>{INDEX_FILTER}</script></body></html>\n"
     )
 
 
@@ -511,4 +636,5 @@ def write_index(reports_dir: Path) -> Path:
     path = reports_dir / reports.INDEX
     with atomic_path(path) as tmp:
         tmp.write_text(index_html(list(read_reports(reports_dir))), encoding="utf-8")
+    readable(path)
     return path

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from calendar import month_name
 from dataclasses import dataclass
 
 import pandas as pd
+import yaml
 
 from exportrisk import __version__, config
 from exportrisk.errors import InputError
@@ -38,6 +40,8 @@ ROLE_COLUMN = {"licensing": "licensing_country_code", "destination": "destinatio
 HIGH = BANDS[BANDS.index("High") :]  # "High or above"
 PERIOD = re.compile(r"^\s*(\d{4})?\s*(?:(-)\s*(\d{4})?)?\s*$")
 TOP_N = 10
+TIE_DECIMALS = 1  # scores as a list shows them: equal to one decimal is a tie
+EVIDENCE_SHOWN = 5  # evidence ids a list's cell shows; the CSV has all
 CONTEXT_YEARS = 5  # indicator years shown before a destination's first licence
 # EU Common Position 2008/944/CFSP, Article 2: the criteria a refusal cites.
 CRITERIA = {
@@ -121,7 +125,8 @@ class ReportData:
     evidence: pd.DataFrame
     entities: pd.DataFrame
     manifests: dict[str, dict]  # per source: its fetch.json (or the same fields for a folder without one)
-    input_checksums: dict[str, str]  # processed table -> sha256
+    partial_years: pd.DataFrame  # partial_years() of the whole licences table
+    source_ends: dict[str, pd.Timestamp]  # each licence source's last decision date, in the whole licences table
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ class Report:
     spec: ReportSpec
     title: str
     headline: dict[str, object]  # label -> number or text, also listed in reports/index.html
+    caveats: list[str]  # what to know before quoting the headline (see caveats())
     sections: list[Section]
     source_line: str  # under every chart
     sources: pd.DataFrame
@@ -264,9 +270,54 @@ def by_year_and_band(units: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["year", "band"], key=lambda c: c.map(order) if c.name == "band" else c, ignore_index=True)
 
 
-def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> pd.DataFrame:
-    """The n highest-risk licences with the component breakdown of their highest line and its evidence."""
-    top = units.dropna(subset=["score"]).sort_values(["score", "decision_date"], ascending=[False, True]).head(n)
+def band_bounds() -> dict[str, float]:
+    """Each band's lower bound on the 0-100 score, as the scorer's configuration sets them."""
+    return yaml.safe_load((config.METADATA_DIR / "scoring.yaml").read_text(encoding="utf-8"))["bands"]
+
+
+def band_meaning() -> str:
+    """What the bands mean, in the words a list heading needs."""
+    bounds = list(band_bounds().items())
+    ranges = [
+        f"{band} {low:g}-{bounds[i + 1][1]:g}" if i + 1 < len(bounds) else f"{band} {low:g}-100"
+        for i, (band, low) in enumerate(bounds)
+    ]
+    return (
+        f"Bands of the 0-100 score: {', '.join(ranges)}. A band says how strongly the public record at the decision "
+        "date speaks against the licence, not that abuse followed."
+    )
+
+
+def determinate(units: pd.DataFrame) -> pd.Series:
+    """Licences whose band the data settles (scored, and not indeterminate)."""
+    return units["band"].astype("string").isin(BANDS).fillna(False).astype(bool)
+
+
+def ranked(units: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Licences in order of ``by`` (descending), with their rank: equal values, as shown to one decimal, share a
+    rank ('=3'), since their order is not a ranking. Tied licences are listed by licence id."""
+    keys = units[by].round(TIE_DECIMALS)
+    order = units.assign(**{f"_{c}": keys[c] for c in by}).sort_values(
+        [*(f"_{c}" for c in by), "licence_id"], ascending=[*([False] * len(by)), True]
+    )
+    position = order[[f"_{c}" for c in by]].apply(tuple, axis=1)
+    first = pd.Series(range(1, len(order) + 1), index=order.index).groupby(position).transform("min")
+    size = position.map(position.value_counts())
+    rank = first.astype(str).where(size.eq(1), "=" + first.astype(str))
+    return order.drop(columns=[f"_{c}" for c in by]).assign(rank=rank, tied_with=size - 1)
+
+
+def cut(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first n rows, and every row tied with the n-th: a list never splits a tie without saying so."""
+    if len(table) <= n:
+        return table
+    last = table["rank"].iloc[n - 1]
+    return table[(pd.RangeIndex(len(table)) < n) | table["rank"].eq(last).to_numpy()]
+
+
+def listed_licences(top: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Listed licences with the lines' destinations and codes, and readable columns (the CSV keeps every
+    evidence id; the page shortens long lists, see shorten_evidence)."""
     lines = scored[scored["licence_id"].isin(top["licence_id"])]
     joined = lines.groupby("licence_id").agg(
         destinations=("destination_raw", lambda s: "; ".join(dict.fromkeys(s.dropna()))),
@@ -275,12 +326,15 @@ def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> p
     table = top.join(joined, on="licence_id")
     table = table.assign(
         decided=table["decision_date"].dt.strftime("%Y-%m-%d"),
+        kind=table["licence_kind"].astype("string"),
         band=_band_text(table["band"]),
         evidence_shown=pseudonyms.public_evidence_ids(table["evidence_ids"]),
     )
     columns = {
+        "rank": "rank",
         "licence_id": "licence",
         "decided": "decided",
+        "kind": "kind",
         "licensing_country_code": "licensed by",
         "destinations": "destination",
         "control_codes": "control codes",
@@ -288,6 +342,8 @@ def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> p
         "value": "value",
         "currency_code": "currency",
         "score": "score",
+        "score_best": "best case",
+        "score_worst": "worst case",
         "band": "band",
         **COMPONENTS,
         "floors": "floors",
@@ -295,6 +351,49 @@ def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> p
         "evidence_shown": "evidence",
     }
     return table[list(columns)].rename(columns=columns).reset_index(drop=True)
+
+
+def top_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> pd.DataFrame:
+    """The n highest-risk licences whose band the data settles, ranked by band then score, ties marked and
+    kept whole (see cut), with the component breakdown of their highest line and its evidence."""
+    sure = units[determinate(units)].assign(band_rank=lambda u: u["band"].astype("string").map(BANDS.index))
+    return listed_licences(cut(ranked(sure, ["band_rank", "score"]), n), scored)
+
+
+def indeterminate_licences(units: pd.DataFrame, scored: pd.DataFrame, n: int = TOP_N) -> pd.DataFrame:
+    """The licences the data cannot place in one band, the worst case first: listed apart, never ranked
+    among the determinate ones."""
+    open_band = units[units["band"].astype("string").eq(INDETERMINATE).fillna(False).astype(bool)]
+    return listed_licences(cut(ranked(open_band, ["score_worst", "score"]), n), scored)
+
+
+def ties_text(table: pd.DataFrame, key: str, n: int = TOP_N) -> str:
+    """What the list's ties are, in words (empty without ties)."""
+    tied = table[table["rank"].str.startswith("=")]
+    if tied.empty:
+        return ""
+    groups = tied.groupby("rank", sort=False).size()
+    said = ", ".join(f"{size:,} at rank {rank[1:]}" for rank, size in groups.items())
+    more = f" The page shows the first {n}; all {len(table):,}, down to the last tie, are in tables/{key}.csv."
+    return (
+        f" Ties ('=' before the rank) are licences with the same band and score ({said}): their order is by "
+        f"licence id, not by risk.{more if len(table) > n else ''}"
+    )
+
+
+def shown_list(table: pd.DataFrame, key: str, n: int = TOP_N, keep: int = EVIDENCE_SHOWN) -> pd.DataFrame:
+    """The page's form of a list: its first n rows, evidence cells of more than ``keep`` ids cut, pointing to
+    the CSV that has them all."""
+
+    def short(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        ids = text.split("; ")
+        if len(ids) <= keep:
+            return text
+        return "; ".join(ids[:keep]) + f"; and {len(ids) - keep} more (tables/{key}.csv)"
+
+    return table.head(n).assign(evidence=table["evidence"].head(n).map(short))
 
 
 def evidence_ids(text: pd.Series) -> list[str]:
@@ -370,6 +469,38 @@ def coverage_text(table: pd.DataFrame) -> str:
 # --- licensing role ---
 
 
+def risk_lists(units: pd.DataFrame, scored: pd.DataFrame, lines: str) -> list[Section]:
+    """The highest-risk licences whose band the data settles, then apart those it cannot place in one band.
+
+    ``lines`` says which line of a licence is its score's ('their highest line', 'their highest line to X').
+    """
+    top = top_licences(units, scored)
+    open_band = indeterminate_licences(units, scored)
+    key, open_key = "highest_risk_licences", "indeterminate_licences"
+    return [
+        Section(
+            key,
+            "The highest-risk licences",
+            f"The {TOP_N} licences with the highest ex-ante band and score among those whose band the data settles, "
+            f"with the components of {lines}: D destination record, E documented abuse, U end-user, I goods "
+            f"(tier), X transaction and exporter points. {band_meaning()}{ties_text(top, key)} Licences whose band the "
+            "data cannot settle are listed apart, in the next section.",
+            top,
+            shown=shown_list(top, key),
+        ),
+        Section(
+            open_key,
+            "Licences the data cannot place in one band",
+            f"{int((units['band'].astype('string') == INDETERMINATE).sum()):,} licences score in different bands "
+            "when their missing inputs are set to the best and to the worst value: they claim no band and are not "
+            f"ranked with the list above. The {TOP_N} with the worst worst case are shown, with both cases."
+            + ties_text(open_band, open_key).replace("same band and score", "same worst case and score"),
+            open_band,
+            shown=shown_list(open_band, open_key),
+        ),
+    ]
+
+
 def surveillance_to_high(scored: pd.DataFrame) -> pd.DataFrame:
     """Lines of cyber-surveillance goods whose ex-ante band is High or above: the lines Criterion 2 is about."""
     rows = scored[scored["surveillance_type"].notna() & is_high(scored["band"])]
@@ -430,7 +561,8 @@ def exporter_links(scored: pd.DataFrame) -> pd.DataFrame:
 
 def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportData) -> list[Section]:
     yearly = by_year_and_band(units)
-    top = top_licences(units, scored)
+    lists = risk_lists(units, scored, "their highest line")
+    top = lists[0].table
     surveillance = surveillance_to_high(scored)
     refused = refusals(units)
     links = exporter_links(scored)
@@ -449,17 +581,10 @@ def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportDa
             "licences_by_year_and_band",
             shown=wide.fillna(0).astype(int).reset_index(),
         ),
-        Section(
-            "highest_risk_licences",
-            "The highest-risk licences",
-            "The ten licences with the highest ex-ante score, with the components of their highest line: D "
-            "destination record, E documented abuse, U end-user, I goods (tier), X transaction and exporter "
-            "points. Floors and flags are the scorer's; the evidence is listed below.",
-            top,
-        ),
+        *lists,
         Section(
             "evidence_behind_highest_risk",
-            "Evidence behind those scores",
+            "Evidence behind the highest-risk licences",
             "Every piece of evidence the highest-risk licences' scores used, as published before their decision.",
             evidence_listing(named),
         ),
@@ -492,8 +617,8 @@ def by_year_and_state(units: pd.DataFrame) -> pd.DataFrame:
         units.groupby(["year", "licensing_country_code", "currency_code"], dropna=False)
         .agg(licences=("licence_id", "size"), value=("value", lambda v: v.sum(min_count=1)))
         .reset_index()
-        .rename(columns={"licensing_country_code": "licensing_country", "currency_code": "currency"})
-        .sort_values(["year", "licensing_country"], ignore_index=True)
+        .rename(columns={"licensing_country_code": "licensing_state", "currency_code": "currency"})
+        .sort_values(["year", "licensing_state"], ignore_index=True)
     )
 
 
@@ -540,24 +665,27 @@ def indicator_trends(
     return table.sort_values(["indicator", "year"], ignore_index=True)
 
 
-def licences_and_record(by_state: pd.DataFrame, trends: pd.DataFrame) -> pd.DataFrame:
-    """The table behind the destination's chart, long: year, panel, series (licensing state or indicator) and
-    value (licences, or indicator risk 0-100)."""
-    licences = by_state.groupby(["year", "licensing_country"], as_index=False)["licences"].sum()
-    parts = [
-        pd.DataFrame(
-            {
-                "year": licences["year"],
-                "panel": "licences",
-                "series": licences["licensing_country"],
-                "value": licences["licences"],
-            }
-        ),
-        pd.DataFrame(
-            {"year": trends["year"], "panel": "indicators", "series": trends["indicator"], "value": trends["risk"]}
-        ),
-    ]
-    return pd.concat(parts, ignore_index=True).astype({"year": "Int64", "value": "Float64"})
+def licences_and_record(by_state: pd.DataFrame, trends: pd.DataFrame, data_to: int | None) -> pd.DataFrame:
+    """The table behind the destination's chart, one measure per column: licences (count) per year and licensing
+    state, then risk (0 best, 100 worst) per year and indicator with its name; licence_data_to is the last year
+    the licence sources cover (the chart marks it)."""
+    licences = by_state.groupby(["year", "licensing_state"], as_index=False)["licences"].sum()
+    record = trends.assign(indicator_name=trends["title"])[["year", "indicator", "indicator_name", "risk"]]
+    table = pd.concat([licences, record], ignore_index=True)
+    table = table.astype({"year": "Int64", "licences": "Int64", "risk": "Float64"})
+    return table.assign(licence_data_to=pd.array([data_to] * len(table), dtype="Int64"))
+
+
+def last_licence_day(units: pd.DataFrame, source_ends: dict[str, pd.Timestamp]) -> pd.Timestamp | None:
+    """The last day the report's licence sources cover (``source_ends``: each source's last decision date)."""
+    days = [source_ends[s] for s in units["source"].astype("string").unique() if s in source_ends]
+    return max(days) if days else None
+
+
+def licence_data_to(units: pd.DataFrame, source_ends: dict[str, pd.Timestamp]) -> int | None:
+    """The last year the report's licence sources cover."""
+    last = last_licence_day(units, source_ends)
+    return None if last is None else last.year
 
 
 def latest_indicators(trends: pd.DataFrame) -> pd.DataFrame:
@@ -580,6 +708,17 @@ def evidence_by_day(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def licences_and_evidence(units: pd.DataFrame, evidence: pd.DataFrame, data_to: pd.Timestamp | None) -> pd.DataFrame:
+    """The table behind the destination's timeline, one measure per column: licences (count) per decision month,
+    then evidence entries per publication day, kind and strength; licence_data_to is the last day the licence
+    sources cover."""
+    months = units["decision_date"].dt.to_period("M").dt.to_timestamp()
+    licences = months.value_counts().sort_index().rename_axis("month").reset_index(name="licences")
+    table = pd.concat([licences, evidence_by_day(evidence)], ignore_index=True)
+    table = table.astype({"month": "datetime64[ns]", "licences": "Int64", "entries": "Int64"})
+    return table.assign(licence_data_to=pd.Series([data_to] * len(table), dtype="datetime64[ns]"))
+
+
 def band_distribution(units: pd.DataFrame) -> pd.DataFrame:
     """Licences per ex-ante band (rows, every band) and licensing state (columns), with a total."""
     bands = [*BANDS, INDETERMINATE] + (["not scored"] if units["band"].isna().any() else [])
@@ -598,7 +737,6 @@ def destination_sections(
     evidence = country_evidence(data.evidence, spec)
     listing = evidence_listing(evidence)
     bands = band_distribution(units)
-    top = top_licences(units, scored)
     cover = coverage(scored, units)
     high = int(bands.loc[bands["band"].isin(HIGH), "all states"].sum())
     targeting = evidence[evidence["kind"].astype("string").eq("targeting_incident")]
@@ -611,7 +749,7 @@ def destination_sections(
             + (f", from {CONTEXT_YEARS} years before the first licence" if context is not None else "")
             + ". The table gives what each state licensed, by goods; values are in each state's currency, and a "
             "licence for several destinations counts its share of the value.",
-            licences_and_record(by_year_and_state(units), trends),
+            licences_and_record(by_year_and_state(units), trends, licence_data_to(units, data.source_ends)),
             "licences_and_indicators",
             shown=by_state_and_goods(units),
         ),
@@ -624,12 +762,13 @@ def destination_sections(
         ),
         Section(
             "evidence_timeline",
-            "Timeline of published evidence",
-            f"{evidence['evidence_id'].nunique():,} pieces of evidence naming {name}'s state, dated by "
-            f"publication, {len(targeting):,} of them targeting incidents. People targeted appear only as the "
-            "kind of person they are: never by name.",
-            evidence_by_day(evidence),
-            "evidence_timeline",
+            "Licences and published evidence on one timeline",
+            f"Above, licences to {name} per decision month; below, {evidence['evidence_id'].nunique():,} pieces of "
+            f"evidence naming {name}'s state, dated by publication, {len(targeting):,} of them targeting "
+            "incidents. The dotted line is where the licence data ends: no bar after it means no data, not no "
+            "licence. People targeted appear only as the kind of person they are: never by name.",
+            licences_and_evidence(units, evidence, last_licence_day(units, data.source_ends)),
+            "licences_and_evidence",
             shown=listing,
         ),
         Section(
@@ -639,13 +778,7 @@ def destination_sections(
             f"{name}), per licensing state.",
             bands,
         ),
-        Section(
-            "highest_risk_licences",
-            f"The highest-risk licences to {name}",
-            "The ten licences with the highest ex-ante score, with the components of their highest line to "
-            f"{name} (D destination, E abuse, U end-user, I goods, X transaction and exporter).",
-            top,
-        ),
+        *risk_lists(units, scored, f"their highest line to {name}"),
         Section("coverage", "Coverage, gaps and indeterminate bands", coverage_text(cover), cover),
     ]
 
@@ -653,14 +786,95 @@ def destination_sections(
 # --- headline, sources, the whole report ---
 
 
+def money(value: float, currency: str) -> str:
+    """An amount as a sentence states it: 'EUR 134.6 bn', 'GBP 7.8 m', 'EUR 200,000'."""
+    for size, unit in ((1e9, "bn"), (1e6, "m")):
+        if abs(value) >= size:
+            return f"{currency} {value / size:,.1f} {unit}"
+    return f"{currency} {value:,.0f}"
+
+
+def is_export(units: pd.DataFrame) -> pd.Series:
+    return units["licence_kind"].astype("string").eq("export").fillna(False).astype(bool)
+
+
+def open_destination(units: pd.DataFrame) -> pd.Series:
+    """Licences to several or unspecified countries ('Diverse landen', 'EU', 'NAVO'): global or open licences."""
+    return units["destination_type"].astype("string").isin(["multiple", "unspecified"]).fillna(False).astype(bool)
+
+
+def partial_years(licences: pd.DataFrame) -> pd.DataFrame:
+    """Each year a source covers only in part (source, year, first_month, last_month): fewer months with a
+    decision than a year it covers in full. Computed over a source's whole table, not one report's lines (a
+    destination may get no licence for months of a full year); a source that never covers a whole year (a few
+    reported licences) has none."""
+    dated = licences.dropna(subset=["decision_date"])
+    found = (
+        pd.DataFrame({"source": dated["source"].astype("string"), "date": dated["decision_date"]})
+        .assign(year=lambda d: d["date"].dt.year, month=lambda d: d["date"].dt.month)
+        .groupby(["source", "year"])["month"]
+        .agg(first_month="min", last_month="max", months="nunique")
+        .reset_index()
+    )
+    whole = found.groupby("source")["months"].transform("max").eq(12)
+    return found[whole & found["months"].lt(12)].drop(columns="months").reset_index(drop=True)
+
+
+def caveats(units: pd.DataFrame, partial: pd.DataFrame) -> list[str]:
+    """What a reader must know before quoting the key figures: kinds counted apart, open-licence ceilings, a
+    licence that is most of a total (of several), years the data covers in part (``partial``: partial_years of
+    the whole licences table)."""
+    notes = []
+    exports = units[is_export(units)]
+    for kind, n in units.loc[~is_export(units), "licence_kind"].astype("string").value_counts().sort_index().items():
+        notes.append(
+            f"{n:,} {kind} licences are counted apart: they are in no figure about export licences or their value."
+        )
+    for currency, part in exports.groupby("currency_code", sort=True):
+        total = part["value"].sum()
+        if not total > 0:
+            continue
+        ceilings = part[open_destination(part)]
+        share = 100 * ceilings["value"].sum() / total
+        if ceilings["value"].sum() > 0:
+            named = ", ".join(f"'{d}'" for d in ceilings["destination_raw"].value_counts().index[:3])
+            notes.append(
+                f"{money(ceilings['value'].sum(), currency)} of the {money(total, currency)} export value "
+                f"({f'{share:.0f}%' if share >= 1 else 'under 1%'}) is in {len(ceilings):,} licences to several or "
+                f"unspecified destinations ({named}, ...): where such a licence is a global or open licence, its "
+                "value is a ceiling on what may be shipped, not a shipment."
+            )
+        largest = part.loc[part["value"].idxmax()]
+        if len(part) > 1 and largest["value"] > total / 2:
+            notes.append(
+                f"One licence, {largest['licence_id']} (decided {largest['decision_date']:%Y-%m-%d}, "
+                f"{largest['control_code'] if pd.notna(largest['control_code']) else 'no control code'}, to "
+                f"{largest['destination_raw']}), is {100 * largest['value'] / total:.0f}% of the {currency} total: "
+                f"{money(largest['value'], currency)}."
+            )
+    in_report = set(zip(units["source"].astype("string"), units["year"], strict=True))
+    for source, year, first, last in partial.itertuples(index=False):
+        if (source, year) not in in_report:
+            continue
+        span = f"{month_name[first]}-{month_name[last]}" if first != last else month_name[first]
+        notes.append(f"{year} is a partial year in {source}: it covers {span} only; do not compare it with full years.")
+    return notes
+
+
 def headline(units: pd.DataFrame, scored: pd.DataFrame, data: ReportData, spec: ReportSpec) -> dict[str, object]:
-    """The key figures of a report: shown at its top and listed in reports/index.html."""
+    """The key figures of a report: shown at its top and listed in reports/index.html.
+
+    Export licences and their value are counted apart from other kinds (transit); read them with caveats().
+    """
     high = is_high(units["band"])
-    values = units.groupby("currency_code")["value"].sum(min_count=1).dropna()
+    exports = units[is_export(units)]
+    values = exports.groupby("currency_code")["value"].sum(min_count=1).dropna()
+    kinds = units.loc[~is_export(units), "licence_kind"].astype("string").value_counts().sort_index()
     figures: dict[str, object] = {
-        "licences": len(units),
+        "export licences": len(exports),
+        **{f"{kind} licences": int(n) for kind, n in kinds.items()},
         "licence lines": len(scored),
-        **{f"value ({currency})": round(float(v)) for currency, v in values.items()},
+        **{f"export value ({currency})": round(float(v)) for currency, v in values.items()},
         "High or above": int(high.sum()),
         "High or above (%)": round(100 * float(high.mean()), 1) if len(units) else 0.0,
         INDETERMINATE: int(units["band"].astype("string").eq(INDETERMINATE).sum()),
@@ -690,14 +904,15 @@ def sources_table(manifests: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "title", "licence", "citation", "retrieved"])
 
 
-def checksums_table(manifests: dict[str, dict], processed: dict[str, str]) -> pd.DataFrame:
-    """sha256 of every raw file (as recorded when fetched) and of the processed tables the report read."""
+def checksums_table(manifests: dict[str, dict]) -> pd.DataFrame:
+    """sha256 of every raw file the report rests on, as recorded when fetched. (The processed tables hold every
+    country's rows, so their checksums would change with any country's data: provenance.json has instead the
+    report's fingerprint over exactly the rows it uses.)"""
     rows = [
         {"file": f"data/raw/{name}/{file}", "sha256": info["sha256"]}
         for name, m in sorted(manifests.items())
         for file, info in sorted(m.get("files", {}).items())
     ]
-    rows += [{"file": f"data/processed/{file}", "sha256": digest} for file, digest in sorted(processed.items())]
     return pd.DataFrame(rows, columns=["file", "sha256"])
 
 
@@ -710,11 +925,33 @@ def used_sources(scored: pd.DataFrame, data: ReportData) -> dict[str, dict]:
     return {name: m for name, m in data.manifests.items() if name in names}
 
 
-def source_line(manifests: dict[str, dict], method_versions: list[str]) -> str:
-    """What goes under every chart: the sources by their registry names (the report lists them in full), and
-    the analysis. Kept short: it is drawn three times per chart, and long text is most of a chart's cost."""
+def publishers(evidence: pd.DataFrame, most: int = 4) -> list[str]:
+    """Who published the evidence, the most frequent first (ties by name)."""
+    named = evidence.drop_duplicates("evidence_id")["publisher"].dropna().str.split(";").explode().str.strip()
+    counts = named[named.ne("")].value_counts()
+    return sorted(counts.index, key=lambda p: (-counts[p], p))[:most]
+
+
+def source_line(manifests: dict[str, dict], method_versions: list[str], evidence: pd.DataFrame) -> str:
+    """What goes under every chart, so that a chart lifted from the page still says where it comes from: the
+    sources by name (the report lists them in full with their terms), who published the evidence it shows, and
+    the analysis."""
+    registered = sources()
+    names = [m.get("title") or name for name, m in sorted(manifests.items()) if name in registered]
+    if any(name not in registered for name in manifests):
+        names.append("licences and evidence curated from public reporting (each row cites its source)")
+    by = publishers(evidence)
+    said = f"; evidence published by {', '.join(by)}" + (" and others" if len(by) == 4 else "") if by else ""
     method = f", scoring method {', '.join(method_versions)}" if method_versions else ""
-    return f"{', '.join(sorted(manifests))} (see the report's sources); exportrisk {__version__}{method}."
+    return f"{'; '.join(names)}{said}. Analysis: exportrisk {__version__}{method}."
+
+
+def report_evidence(scored: pd.DataFrame, data: ReportData, spec: ReportSpec) -> pd.DataFrame:
+    """The evidence a report rests on: what its lines' scores used and, for a destination, what names its state."""
+    used = data.evidence[data.evidence["evidence_id"].isin(evidence_ids(scored["evidence_ids"]))]
+    if spec.role == "destination":
+        used = pd.concat([used, country_evidence(data.evidence, spec)])
+    return used
 
 
 def build_report(data: ReportData, spec: ReportSpec) -> Report:
@@ -733,10 +970,11 @@ def build_report(data: ReportData, spec: ReportSpec) -> Report:
         spec=spec,
         title=f"{title} ({spec.period_label})",
         headline=headline(units, scored, data, spec),
+        caveats=caveats(units, data.partial_years),
         sections=sections,
-        source_line=source_line(used, versions),
+        source_line=source_line(used, versions, report_evidence(scored, data, spec)),
         sources=sources_table(used),
-        checksums=checksums_table(used, data.input_checksums),
+        checksums=checksums_table(used),
         method_versions=versions,
     )
 
@@ -747,6 +985,13 @@ def headline_table(report: Report) -> pd.DataFrame:
     return pd.DataFrame({"figure": list(report.headline), "value": values})
 
 
+def caveats_text(report: Report) -> str:
+    """The caveats as the page shows them, under the key figures (empty without any)."""
+    if not report.caveats:
+        return ""
+    return "**Read these figures with care:**\n\n" + "\n".join(f"- {note}" for note in report.caveats)
+
+
 def provenance_text(report: Report) -> str:
     """The closing section's words: how the report was made, before its sources and checksums."""
     method = ", ".join(report.method_versions) or "none (no scored lines)"
@@ -755,7 +1000,8 @@ def provenance_text(report: Report) -> str:
         f"Made by exportrisk {__version__} with scoring method version {method} "
         "(exportrisk/metadata/scoring.yaml; the method: docs/methodology.md). Scores are ex ante: each uses "
         "only evidence and indicator editions published before the licence's decision date. Below: the "
-        "sources with the terms they are published under, and the sha256 of every input file."
+        "sources with the terms they are published under, and the sha256 of every raw input file (provenance.json "
+        "adds the report's fingerprint, a sha256 over exactly the rows, evidence and code it uses)."
     )
 
 
@@ -769,6 +1015,7 @@ def provenance(report: Report) -> dict[str, object]:
         "report": {**dataclasses.asdict(spec), "country_name": spec.country_name, "period": spec.period_label},
         "title": report.title,
         "headline": headline_table(report).to_dict(orient="records"),  # a list: JSON keys get sorted
+        "caveats": report.caveats,
         "exportrisk_version": __version__,
         "method_versions": report.method_versions,
         "sources": report.sources.to_dict(orient="records"),

@@ -38,11 +38,12 @@ report, out = report_runner.prepare(spec, data_dir, output_dir)
 # %%
 display(Markdown(f"# {report.title}"))
 display(HTML(figures.html_table(reports.headline_table(report))))
+display(Markdown(reports.caveats_text(report)))
 
 # %%
 for section in report.sections:
     display(Markdown(f"## {section.title}\n\n{section.text}"))
-    svg = figures.write_section(section, report.source_line, out)
+    svg = figures.write_section(section, report, out)
     if svg is not None:
         display(HTML(figures.chart_html(svg, section.title)))
     display(HTML(figures.html_table(section.display_table)))
