@@ -83,6 +83,7 @@ def test_each_report_is_published_with_its_files_and_without_code(project, spec)
     assert not page.find_all("script") and not page.find_all("link")
     assert not [tag for tag in page.find_all(src=True) if not tag["src"].startswith("data:")]
     assert "mathjax" not in html.casefold() and "require.js" not in html
+    assert "Warning" not in html and "site-packages" not in html and str(project) not in html  # no stderr, no paths
     without_figures = len(re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", html).encode())
     assert without_figures < 60_000, without_figures
     links = {a["href"] for a in page.find_all("a")}
@@ -207,6 +208,7 @@ def test_a_failing_country_neither_stops_the_batch_nor_replaces_its_last_good_re
     cells = [td.get_text() for td in rows["Saudi Arabia (SAU)"].find_all("td")]
     assert "1.0" in cells and dt.date.today().isoformat() in cells  # method version and date published
     assert index.find("input", id="filter") and index.find("tr", attrs={"data-name": "saudi arabia sau"})
+    assert not index.find_all(src=True) and not index.find_all("link")  # nothing loaded from elsewhere
     assert all(p.stat().st_mode & 0o777 == 0o644 for p in (reports_dir / "index.html", reports_dir / "status.json"))
     assert "FAILED: AssertionError: simulated failure; the last good report is kept" in rows["Cyprus (CYP)"].get_text()
     assert rows["Saudi Arabia (SAU)"].find("a")["href"] == "destination/SAU/report.html"

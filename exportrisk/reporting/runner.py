@@ -329,10 +329,14 @@ PAPERMILL_TIMES = ("start_time", "end_time", "duration")
 
 
 def settle(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The executed notebook made the same for the same inputs: cell ids by position (papermill gives the cell
-    it injects a random one) and no execution times."""
+    """The executed notebook made the same for the same inputs and fit to publish: cell ids by position
+    (papermill gives the cell it injects a random one), no execution times, and no stderr stream (a library's
+    warning is not report content, and it shows local paths). Errors are not streams: a failing cell still fails
+    the report."""
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i}"
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
         for key in PAPERMILL_TIMES:
             cell.metadata.get("papermill", {}).pop(key, None)
         cell.metadata.pop("execution", None)
@@ -572,7 +576,8 @@ INDEX_STYLE = (
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:1em auto;"
     "max-width:1400px;padding:0 1.5em;color:#1a1a1a}table{border-collapse:collapse;font-size:13px}"
     "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}"
-    "td:first-child,th:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}"
+    "td:nth-child(-n+5){white-space:nowrap}td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}"
+    ".failed{color:#b00020;font-weight:bold;white-space:normal}"
     ".failed-row{background:#fdecea}input{font-size:15px;padding:4px 8px;width:20em;margin:.5em 0}"
 )
 # Filters the rows as one types; without scripts the page is the same, and the browser's find does the job.
@@ -588,18 +593,18 @@ def _index_row(key: str, record: dict | None, status: dict | None, figures: list
     failed = status is not None and not status["ok"]
     name = record["report"]["country_name"] if record else code
     shown = {f["figure"]: f["value"] for f in record["headline"]} if record else {}
-    if record:
-        cells = [f'<a href="{html.escape(key)}/report.html">{html.escape(name)} ({code})</a>']
-        cells += [html.escape(record["report"]["period"]), html.escape(", ".join(record["method_versions"]) or "-")]
-    else:
-        cells = [code, "", ""]
-    cells.append(html.escape((status or {}).get("published", "")))
-    cells += [html_cell(shown.get(f)) for f in figures]
+    cells = [f'<a href="{html.escape(key)}/report.html">{html.escape(name)} ({code})</a>' if record else code]
     if failed:
         kept = "; the last good report is kept" if record else "; no report yet"
         cells.append(f'<span class="failed">FAILED: {html.escape(status["error"] or "")}{kept}</span>')
     else:
         cells.append("ok")
+    if record:
+        cells += [html.escape(record["report"]["period"]), html.escape(", ".join(record["method_versions"]) or "-")]
+    else:
+        cells += ["", ""]
+    cells.append(html.escape((status or {}).get("published", "")))
+    cells += [html_cell(shown.get(f)) for f in figures]
     css = ' class="failed-row"' if failed else ""
     search = html.escape(f"{name} {code}".casefold(), quote=True)
     row = f'<tr data-name="{search}"{css}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
@@ -615,7 +620,7 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
         if not rows:
             continue
         figures = list(dict.fromkeys(f["figure"] for _, rec, _ in rows if rec for f in rec["headline"]))
-        columns = ["country", "period", "method", "published", *figures, "status"]
+        columns = ["country", "status", "period", "method", "published", *figures]
         head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
         body = [row for _, row in sorted(_index_row(k, r, s, figures) for k, r, s in rows)]
         parts.append(
