@@ -206,7 +206,7 @@ def test_a_failing_country_neither_stops_the_batch_nor_replaces_its_last_good_re
     # per role: the failed report first, then by country name (not by code)
     assert list(rows) == ["Cyprus (CYP)", "Bulgaria (BGR)", "Saudi Arabia (SAU)", "United Arab Emirates (ARE)"]
     cells = [td.get_text() for td in rows["Saudi Arabia (SAU)"].find_all("td")]
-    assert "1.0" in cells and dt.date.today().isoformat() in cells  # method version and date published
+    assert METHOD in cells and dt.date.today().isoformat() in cells  # method version and date published
     assert index.find("input", id="filter") and index.find("tr", attrs={"data-name": "saudi arabia sau"})
     assert not index.find_all(src=True) and not index.find_all("link")  # nothing loaded from elsewhere
     assert all(p.stat().st_mode & 0o777 == 0o644 for p in (reports_dir / "index.html", reports_dir / "status.json"))
