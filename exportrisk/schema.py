@@ -333,6 +333,12 @@ RELATION_KINDS = ("parent_of", "owner_of", "merged_with", "sales_arm_of", "renam
 DATE_PRECISIONS = ("day", "month", "year")
 ENTITY_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SOURCE_URLS = Field("source_urls", "string", "Source URL(s), '; '-separated.", required=True)
+CURATED_CONFIDENCE = Field(
+    "confidence",
+    "category",
+    "official (an official act or record), reported (credible reporting) or unverified (secondary only).",
+    categories=CONFIDENCE_TYPES,
+)
 
 
 def partial_date(name: str, what: str) -> tuple[Field, Field]:
@@ -341,6 +347,11 @@ def partial_date(name: str, what: str) -> tuple[Field, Field]:
         Field(name, "date", f"{what.capitalize()}: the first day of the period reported (see {name}_precision)."),
         Field(f"{name}_precision", "category", f"How precisely {what} is reported.", categories=DATE_PRECISIONS),
     )
+
+
+PUBLISHED = partial_date(
+    "published_date", "the date its sources made it public (a partial date is known after its period)"
+)
 
 
 EVIDENCE = Table(
@@ -431,6 +442,7 @@ EVIDENCE = Table(
         Field("publisher", "string", "Who made the evidence public (e.g. Citizen Lab)."),
         Field("title", "string", "Title of the publication (curated findings)."),
         Field("note", "string", "Curator's note: scope, caveats, how the facts were read."),
+        CURATED_CONFIDENCE,
         Field(
             "source_urls",
             "string",
@@ -454,6 +466,8 @@ ENTITIES = Table(
         Field("country_code", "string", "ISO 3166 alpha-3 code of the country of registration.", pattern=ISO3),
         *partial_date("founded_date", "the date founded or registered"),
         Field("description", "string", "What the sources report about the entity."),
+        *PUBLISHED,
+        CURATED_CONFIDENCE,
         SOURCE_URLS,
     ),
     ("entity_id",),
@@ -478,6 +492,8 @@ RELATIONS = Table(
         *partial_date("start_date", "the start of the relation"),
         *partial_date("end_date", "the end of the relation"),
         Field("note", "string", "What the sources report, e.g. the share held."),
+        *PUBLISHED,
+        CURATED_CONFIDENCE,
         SOURCE_URLS,
     ),
     ("subject_entity_id", "relation_kind", "object_entity_id"),

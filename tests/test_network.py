@@ -72,8 +72,8 @@ def evidence_ids(found: pd.DataFrame, licence_id: str) -> list[str]:
     return str(found.loc[licence_id, "evidence_ids"]).split("; ") if licence_id in found.index else []
 
 
-def test_graph_has_the_entities_and_the_dated_relations(graph):
-    assert graph.number_of_nodes() == 17 and graph.number_of_edges() == 17
+def test_graph_has_the_entities_and_the_dated_relations(graph, tables):
+    assert graph.number_of_nodes() == len(tables["entities"]) and graph.number_of_edges() == len(tables["relations"])
     assert graph.nodes["circles-bulgaria"] == {
         "name": "Circles Bulgaria",
         "entity_type": "company",

@@ -596,18 +596,20 @@ def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Sco
 
 
 NAMED = {  # first operator evidence naming the state, in the curated findings and the victim database
-    "ARE": "2016-08-24",  # Citizen Lab, The Million Dollar Dissident (forensic)
-    "SAU": "2018-08-01",  # Amnesty staff member targeted (victim database, credible report)
-    "BHR": "2018-09-18",  # Citizen Lab, Hide and Seek (credible report)
+    "ARE": "2014-02-17",  # Citizen Lab, Mapping Hacking Team's 'Untraceable' Spyware (credible report)
+    "SAU": "2014-02-17",  # the same report
+    "BHR": "2011-08-22",  # Bloomberg, the Trovicor/NSN monitoring centre in Bahrain's interrogations (credible report)
 }
 
 
 def surveillance_rows(licences: pd.DataFrame, country: str) -> pd.DataFrame:
-    """Real UK and Dutch licence lines of category 5 telecommunications and information security items."""
+    """Real UK and Dutch licence lines of category 5 telecommunications and information security items, decided
+    before the state was first named as an operator."""
     rows = licences[
         licences["control_code"].str.match(r"^5[AD]00[12]", na=False)
         & licences["destination_country_code"].isin([country])
         & licences["source"].isin(["caat-uk", "nl-licences"])
+        & (licences["decision_date"] < pd.Timestamp(NAMED[country]))
     ]
     assert rows["source"].nunique() == 2 or country == "BHR", rows["source"].unique()
     return rows
@@ -647,10 +649,12 @@ def test_uk_surveillance_licences_in_force_at_the_naming_get_it_as_reassessment_
     lic = real.table("licences").set_index(["licence_id", "line_no"])
     uae = lines[lines["destination_country_code"].eq("ARE") & lines["control_code"].str.match(r"^5A001", na=False)]
     decided = lic.loc[list(zip(uae["licence_id"], uae["line_no"], strict=True)), "decision_date"].to_numpy()
-    in_force = decided >= np.datetime64("2014-08-25")  # two years before the first day the finding is usable
-    assert in_force.any() and (~in_force).any()
-    assert (uae.loc[in_force, "reassessment_date"] == pd.Timestamp("2016-08-25")).all()
-    assert uae.loc[~in_force, "reassessment_date"].isna().all()
+    usable = pd.Timestamp(NAMED["ARE"]) + pd.Timedelta(days=1)  # the first day the finding is usable
+    before = decided < np.datetime64(usable)
+    in_force = before & (decided >= np.datetime64(usable - pd.DateOffset(years=2)))  # decided in the two years before
+    assert in_force.any() and (before & ~in_force).any()
+    assert (uae.loc[in_force, "reassessment_date"] == usable).all()
+    assert uae.loc[before & ~in_force, "reassessment_date"].isna().all()
 
 
 def test_real_reassessment_dates_agree_with_scoring_on_that_day_and_the_day_before(real):

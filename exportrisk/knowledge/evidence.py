@@ -29,6 +29,7 @@ from exportrisk.reference import countries, pseudonyms
 from exportrisk.reference.entities import match_entities
 from exportrisk.schema import (
     ATTACK_RESULTS,
+    CONFIDENCE_TYPES,
     ENTITIES,
     ENTITY_ID,
     ENTITY_TYPES,
@@ -171,6 +172,7 @@ def finalise_evidence(
         "strength": EVIDENCE_STRENGTHS,
         "victim_role_type": VICTIM_ROLE_TYPES,
         "attack_result_type": ATTACK_RESULTS,
+        "confidence": CONFIDENCE_TYPES,
     }
     check_categories(staged, {c: v for c, v in categories.items() if c in staged}, columns)
     role, country = staged["country_role"], staged["country_raw"]
@@ -212,7 +214,7 @@ def finalise_entities(part: Staged, names: countries.CountryMapping) -> tuple[pd
     staged, columns = part.rows.copy(), part.columns
     labels = {"entity_id": "entity id", "name": "name", "entity_type": "entity type", "source_urls": "source URL"}
     check_required(staged, labels, columns)
-    check_categories(staged, {"entity_type": ENTITY_TYPES}, columns)
+    check_categories(staged, {"entity_type": ENTITY_TYPES, "confidence": CONFIDENCE_TYPES}, columns)
     ids = staged["entity_id"]
     mark(
         staged,
@@ -231,6 +233,7 @@ def finalise_entities(part: Staged, names: countries.CountryMapping) -> tuple[pd
         lambda idx: "unknown country " + quote(staged.loc[idx, "country_raw"]) + f": add it to {names.origin}",
     )
     partial_dates(staged, "founded_date", columns)
+    partial_dates(staged, "published_date", columns)
     check_duplicates(staged, ["entity_id"], "repeats an earlier entity id")
     rejected = staged["reject_reason"].notna()
     return conform(staged[~rejected], ENTITIES), rejects_from(staged[rejected], part.raw, "entities")
@@ -246,7 +249,7 @@ def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFram
         "source_urls": "source URL",
     }
     check_required(staged, labels, columns)
-    check_categories(staged, {"relation_kind": RELATION_KINDS}, columns)
+    check_categories(staged, {"relation_kind": RELATION_KINDS, "confidence": CONFIDENCE_TYPES}, columns)
     for end in ("subject_entity_id", "object_entity_id"):
         mark(
             staged,
@@ -259,6 +262,7 @@ def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFram
     mark(staged, subject.eq(obj), "inconsistent_values", columns.get("object_entity_id"), "an entity related to itself")
     partial_dates(staged, "start_date", columns)
     partial_dates(staged, "end_date", columns)
+    partial_dates(staged, "published_date", columns)
     backwards = period_end(staged["end_date"], staged["end_date_precision"]) < staged["start_date"]
     mark(
         staged,

@@ -33,6 +33,7 @@ COLUMNS = {
         "publisher": "publisher",
         "title": "title",
         "note": "note",
+        "confidence": "confidence",
         "source_urls": "source_urls",
     },
     ENTITIES: {
@@ -43,6 +44,8 @@ COLUMNS = {
         "country_raw": "country",
         "founded_date_raw": "founded",
         "description": "description",
+        "published_date_raw": "published_date",
+        "confidence": "confidence",
         "source_urls": "source_urls",
     },
     RELATIONS: {
@@ -52,6 +55,8 @@ COLUMNS = {
         "start_date_raw": "start_date",
         "end_date_raw": "end_date",
         "note": "note",
+        "published_date_raw": "published_date",
+        "confidence": "confidence",
         "source_urls": "source_urls",
     },
 }
