@@ -124,7 +124,10 @@ def test_refusal_share_rises_with_the_band(real):
 
 def test_surveillance_lines_to_named_operators_reach_high_from_the_naming(real):
     named = figures(real[1], "named_operator_high")
-    assert (named["lines_before"] > 0).all() and (named["lines_after"] == named["lines_before"]).all()
+    # after: every line, those decided up to the naming moved to the day after it (states named before 2016,
+    # as the vendor evidence names Bahrain, the UAE and others, also have lines decided after their naming)
+    assert (named["lines_before"] > 0).all() and (named["lines_after"] >= named["lines_before"]).all()
+    assert (named["lines_after"] > named["lines_before"]).any()
     assert named.loc["all", "share_high_after"] > named.loc["all", "share_high_before"]
 
 
