@@ -145,6 +145,53 @@ def score(licences: pd.DataFrame, cfg: scoring.ScoringConfig | str | Path | None
     return scoring.score_against(lines, tables, _config(cfg)).set_axis(licences.index)
 
 
+def screen(
+    exporter: str | None = None,
+    destination: str | None = None,
+    goods: str | None = None,
+    date: Day | None = None,
+    *,
+    end_user: str | None = None,
+    end_user_type: str | None = None,
+    value: float | None = None,
+    currency: str | None = None,
+    licensing_country: str | None = None,
+    application_id: str | None = None,
+    csv: str | Path | None = None,
+    out: str | Path | None = None,
+    memos: bool = True,
+    cfg: str | Path | None = None,
+) -> pd.DataFrame:
+    """Screen one application (the arguments) or a CSV of many, as ``exportrisk screen`` does: the screenings
+    table (score, band, interval, components, reason, smallest change), memos as HTML and PDF in ``out``
+    (default reports/screening/). Only evidence and relations public before ``date`` count."""
+    from exportrisk.screening import applications, runner
+
+    for name in ("licences", "indicators", "evidence", "entities", "relations"):
+        if not table_path(name).is_file():
+            build_table(name)
+    if csv is not None:
+        apps: pd.DataFrame | Path = Path(csv)
+    else:
+        given = {
+            "application_id": application_id,
+            "exporter": exporter,
+            "end_user": end_user,
+            "end_user_type": end_user_type,
+            "destination": destination,
+            "goods": goods,
+            "value": value,
+            "currency": currency,
+            "date": None if date is None else pd.Timestamp(date).date().isoformat(),
+            "licensing_country": licensing_country,
+        }
+        apps = applications.from_flags({k: None if v is None else str(v) for k, v in given.items()})
+    folder = Path(out) if out is not None else config.project_root() / "reports" / "screening"
+    config_path = Path(cfg) if cfg is not None else scoring.DEFAULT_CONFIG
+    found, _ = runner.run(config.processed_dir(), apps, folder, config_path, ("html", "pdf") if memos else ())
+    return found
+
+
 def find_entity(entity: str) -> str:
     """The curated entity a name, an alias or an entity_id refers to ('N.S.O. Group' -> 'nso-group')."""
     known = load("entities")

@@ -165,6 +165,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    from exportrisk.scoring import score as scoring
+    from exportrisk.screening import applications, runner, screen
+
+    if bool(args.csv) == bool(args.exporter):
+        raise InputError("screen", "give either --csv FILE or one application's flags (--exporter ... --date ...)")
+    apps = Path(args.csv).resolve() if args.csv else applications.from_flags(vars(args))
+    out = Path(args.out).resolve() if args.out else config.project_root() / "reports" / "screening"
+    formats = () if args.no_memos else ("html", "pdf")
+    _, memos = runner.run(config.processed_dir(), apps, out, scoring_config(args), formats)
+    for m in memos:
+        print(screen.summary(m, detailed=len(memos) == 1))
+    print(f"screen: {len(memos)} application(s) screened into {out / runner.TABLE}")
+    cfg = scoring.load_config(scoring_config(args))
+    if args.fail_at and any(screen.reaches(m.band, m.top, args.fail_at, cfg) for m in memos):
+        print(f"screen: at least one application is {args.fail_at} or above (exit code 3)")
+        return 3
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "fetch": (cmd_fetch, "download the public sources into data/raw/ (or copy them from a mirror)"),
     "clean": (cmd_clean, "turn data/raw/ into validated tables in data/processed/"),
@@ -174,11 +194,12 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "report": (cmd_report, "write country reports (notebook, HTML, charts, tables) into reports/<role>/<ISO3>/"),
     "export": (cmd_export, "publish the processed tables as a data package (CSV, Parquet) and a SQLite database"),
     "build": (cmd_build, "fetch, clean, score and report, skipping every step whose inputs have not changed"),
+    "screen": (cmd_screen, "screen export applications before the decision: band, reason, sources, memo (HTML, PDF)"),
 }
 
 
 # Commands that write data/ or reports/: one at a time per project (exportrisk.lock)
-WRITERS = ("fetch", "clean", "score", "sensitivity", "checks", "report", "export", "build")
+WRITERS = ("fetch", "clean", "score", "sensitivity", "checks", "report", "export", "build", "screen")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -202,7 +223,7 @@ def parser() -> argparse.ArgumentParser:
             )
         if name == "fetch":
             sp.add_argument("--source", action="append", help="only this source (repeatable)")
-        if name in ("score", "sensitivity", "checks"):
+        if name in ("score", "sensitivity", "checks", "screen"):
             sp.add_argument(
                 "--config",
                 metavar="FILE",
@@ -232,6 +253,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "build":
             sp.add_argument("--no-fetch", action="store_true", help="skip the fetch step (offline or pinned data)")
             sp.add_argument("--force", action="store_true", help="run every step even if nothing changed")
+        if name == "screen":
+            add_screen_arguments(sp)
     return p
 
 
@@ -260,6 +283,27 @@ def run(args: argparse.Namespace) -> int:
                 raise
             fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)")
             return 1
+
+
+def add_screen_arguments(sp: argparse.ArgumentParser) -> None:
+    from exportrisk.schema import BANDS
+
+    sp.add_argument("--csv", metavar="FILE", help="applications, one per row (columns as the flags below)")
+    sp.add_argument("--exporter", help="exporter's name (matched to the curated network by name and aliases)")
+    sp.add_argument("--end-user", dest="end_user", help="end user's name")
+    sp.add_argument("--end-user-type", dest="end_user_type", help="e.g. police, intelligence, military, private")
+    sp.add_argument("--destination", help="destination: ISO 3166 alpha-3 code or country name")
+    sp.add_argument("--goods", help="control codes ('5A001.f; 5D001') or a description of the goods")
+    sp.add_argument("--value", help="value of the application")
+    sp.add_argument("--currency", help="ISO 4217 currency of the value")
+    sp.add_argument("--date", help="date of the decision, YYYY-MM-DD: only what was public before it counts")
+    sp.add_argument("--licensing-country", dest="licensing_country", help="licensing state (default: exporter's)")
+    sp.add_argument("--id", dest="application_id", help="application id (default: app-1)")
+    sp.add_argument("--out", metavar="DIR", help="where memos and screenings.csv go (default: reports/screening/)")
+    sp.add_argument("--no-memos", action="store_true", help="only the screenings.csv table, no HTML or PDF memos")
+    sp.add_argument(
+        "--fail-at", choices=BANDS, metavar="BAND", help=f"exit code 3 if a band reaches: {', '.join(BANDS)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

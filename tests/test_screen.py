@@ -1,0 +1,174 @@
+"""`exportrisk screen` on the real data: the founding case (Circles Bulgaria to the UAE, May 2019), point in time,
+memos as HTML and PDF without victims, the same scorer as the pipeline, a CSV of many, errors and exit codes."""
+
+import contextlib
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exportrisk import cli
+from exportrisk.ingest.sources import pegasus_victims
+from exportrisk.reference import pseudonyms
+from exportrisk.scoring import score as scoring
+from exportrisk.screening import applications, findings, runner, screen
+from tests.conftest import cleaned_project, run_cli
+from tests.privacy import named
+
+SOURCES = ["pts", "freedomhouse", "pegasus-victims", "caat-uk"]
+FOUNDING = ["--exporter", "Circles Bulgaria", "--destination", "ARE", "--goods", "5A001.f"]
+MANSOOR_CASE = "https://citizenlab.ca/2016/08/million-dollar-dissident-iphone-zero-day-nso-group-uae/"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+    return cleaned_project(tmp_path_factory.mktemp("screen"), SOURCES, shared_datasets)
+
+
+@pytest.fixture(scope="module")
+def tables(root: Path) -> findings.Tables:
+    return screen.read_tables(root / "data" / "processed")
+
+
+def exit_code(root: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.setenv("EXPORTRISK_ROOT", str(root))
+        code = cli.main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_founding_case_prints_band_reason_path_and_the_uae_evidence_before_the_letter(root):
+    out = run_cli(root, "screen", *FOUNDING, "--date", "2019-05-14", "--id", "letter")
+    first = out.splitlines()[0]
+    assert first.startswith("letter: Very high (score") and " because " in first
+    assert "the exporter is linked through its network to documented misuse" in first
+    assert "Circles Bulgaria -[merged_with 2014]-> NSO Group Technologies Ltd" in out
+    # Novalpina owned NSO from 2019-02-14, Francisco Partners until that day: the network as it stood
+    assert "<-[owner_of 2019-02-14 to 2021]- Novalpina Capital" in out and "Francisco Partners" not in out
+    evidence = [line for line in out.splitlines() if line.startswith("  20") and "https://" in line]
+    assert MANSOOR_CASE in " ".join(evidence)
+    assert all(line[2:12] < "2019-05-14" for line in evidence)
+    assert "whatsapp" not in out.lower()  # the complaint of 2019-10-29 was not public yet
+    folder = root / "reports" / "screening"
+    page = (folder / "screening-letter.html").read_text(encoding="utf-8")
+    assert "Circles Bulgaria -[merged_with 2014]-&gt; NSO Group Technologies Ltd" in page
+    assert f'href="{MANSOOR_CASE}"' in page
+    assert "reported after this date" in page  # the Circles-NSO link is in our sources only from 2021
+    assert (folder / "screening-letter.pdf").read_bytes().startswith(b"%PDF-")
+    table = pd.read_csv(folder / runner.TABLE)
+    assert table.loc[0, "band"] == "Very high" and table.loc[0, "exporter_entity_id"] == "circles-bulgaria"
+
+
+def test_before_the_mansoor_case_was_public_it_is_not_counted(root, tmp_path):
+    out = run_cli(root, "screen", *FOUNDING, "--date", "2016-01-01", "--out", str(tmp_path))
+    assert MANSOOR_CASE not in out
+    assert MANSOOR_CASE not in (tmp_path / "screening-app-1.html").read_text(encoding="utf-8")
+    before = pd.read_csv(tmp_path / runner.TABLE).iloc[0]
+    after = run_cli(root, "screen", *FOUNDING, "--date", "2016-08-25", "--out", str(tmp_path), "--no-memos")
+    assert MANSOOR_CASE in after and "citizenlab-2016-million-dollar-dissident" in after
+    assert pd.read_csv(tmp_path / runner.TABLE).iloc[0]["e_score"] > before["e_score"]
+    assert "exporter_linked" not in str(before["flags"])  # NSO's misuse was not yet public on 2016-01-01
+
+
+def test_screening_scores_with_the_pipelines_scorer(root, tables):
+    apps = applications.check_applications(
+        applications.from_flags({"exporter": "Circles Bulgaria", "destination": "ARE", "goods": "5A001.f; 5D001.a",
+                                 "date": "2019-05-14", "end_user_type": "police"}),
+        "--flags",
+        tables.entities,
+    )  # fmt: skip
+    cfg = scoring.load_config()
+    memo = screen.screen(apps, tables, cfg)[0]
+    direct = scoring.score_against(applications.licence_lines(apps), tables.as_scoring(), cfg)
+    assert memo.lines["score"].tolist() == direct["score"].tolist() and len(direct) == 2
+    assert memo.top["score"] == direct["score"].max()
+    # what would change the band: each alternative is the same scorer on the line with one input changed
+    for change in memo.changes.itertuples():
+        assert change.band != memo.band
+
+
+def test_the_smallest_change_is_named_and_really_moves_the_band(root, tables):
+    apps = applications.check_applications(
+        applications.from_flags({"exporter": "Some Trading Ltd", "destination": "IDN", "goods": "5A001.f",
+                                 "date": "2015-06-01", "licensing_country": "GBR", "end_user_type": "private"}),
+        "--flags",
+        tables.entities,
+    )  # fmt: skip
+    cfg = scoring.load_config()
+    memo = screen.screen(apps, tables, cfg)[0]
+    assert memo.exporter is None and memo.network is None and memo.band == "Low"
+    smallest = memo.changes.iloc[0]
+    assert smallest["change"] == "end user unknown instead of private" and smallest["band"] == "Moderate"
+    assert (memo.changes["delta"].abs() >= abs(smallest["delta"])).all()
+    # the same line with the end user left unknown, scored directly, is what the memo says
+    unknown = applications.licence_lines(apps).assign(end_user_type=pd.NA)
+    assert scoring.score_against(unknown, tables.as_scoring(), cfg)["score"].iloc[0] == smallest["score"]
+
+
+def test_a_csv_of_applications_gives_one_row_each_and_is_reproducible(root, tmp_path):
+    path = tmp_path / "apps.csv"
+    rows = [
+        {"application_id": "a1", "exporter": "Circles Bulgaria", "destination": "Mexico", "goods": "5A001.f",
+         "date": "2019-05-14", "end_user_type": "police"},
+        {"application_id": "a2", "exporter": "HT S.r.l.", "destination": "Saudi Arabia", "goods": "intrusion software",
+         "date": "2015-06-01", "licensing_country": "ITA"},
+        {"application_id": "a3", "exporter": "Unknown Exports Ltd", "destination": "NLD", "goods": "5A002",
+         "date": "2020-01-01", "licensing_country": "GBR", "value": "1000", "currency": "EUR"},
+    ]  # fmt: skip
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, applications.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    run_cli(root, "screen", "--csv", str(path), "--out", str(out))
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    table = pd.read_csv(out / runner.TABLE).set_index("application_id")
+    assert table.index.tolist() == ["a1", "a2", "a3"]
+    assert table.loc["a2", "exporter_entity_id"] == "hacking-team"  # Hacking Team's legal name
+    assert "curated:citizenlab-2014-mapping-hacking-team" not in str(table.loc["a2", "reason"])
+    assert pd.isna(table.loc["a3", "exporter_entity_id"]) and table.loc["a3", "network_misuse"] == 0
+    assert {"screening-a1.pdf", "screening-a2.html", "screening-a3.pdf"} <= set(first)
+    run_cli(root, "screen", "--csv", str(path), "--out", str(out))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+
+
+def test_memos_name_no_victim_and_show_no_victim_id(root, shared_datasets):
+    with (shared_datasets / pegasus_victims.NAME / "data-pegasus-victims.csv").open(encoding="utf-8") as fh:
+        names = [r["name"] for r in csv.DictReader(fh)]
+    run_cli(root, "screen", *FOUNDING, "--date", "2022-01-01", "--id", "later")
+    page = (root / "reports" / "screening" / "screening-later.html").read_text(encoding="utf-8")
+    assert "Pegasus victim database" in page  # victim entries are there, counted
+    assert not named(page, names) and not pseudonyms.VICTIM_EVIDENCE_ID.search(page)
+
+
+def test_fail_at_gives_an_exit_code_a_pipeline_can_use(root, tmp_path):
+    args = ["screen", *FOUNDING, "--date", "2019-05-14", "--out", str(tmp_path), "--no-memos"]
+    assert exit_code(root, *args, "--fail-at", "High")[0] == 3
+    assert exit_code(root, *args, "--fail-at", "Critical")[0] == 0
+    assert exit_code(root, *args)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("cells", "column"),
+    [
+        ({"date": "14/05/2019"}, "date"),
+        ({"destination": "Atlantis"}, "destination"),
+        ({"goods": ""}, "goods"),
+        ({"value": "lots"}, "value"),
+        ({"exporter": "Unknown Exports Ltd"}, "licensing_country"),
+    ],
+)
+def test_a_bad_application_is_one_line_naming_row_and_column_and_writes_nothing(root, tmp_path, cells, column):
+    good = {"application_id": "ok", "exporter": "Circles Bulgaria", "destination": "ARE", "goods": "5A001.f",
+            "date": "2019-05-14"}  # fmt: skip
+    path = tmp_path / "apps.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, applications.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([good, {**good, "application_id": "bad", **cells}])
+    code, _, err = exit_code(root, "screen", "--csv", str(path), "--out", str(tmp_path / "out"))
+    assert code == 2 and f"apps.csv, row 3, column '{column}'" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
