@@ -10,14 +10,14 @@ import networkx as nx
 import pandas as pd
 import pytest
 
+from exportrisk.config import CURATED_DIR
 from exportrisk.ingest.clean import CleanResult, clean
 from exportrisk.ingest.sources import curated, pegasus_victims
 from exportrisk.schema import CONFIDENCE_TYPES
 from exportrisk.scoring import network
-from tests.conftest import REPO
 from tests.privacy import named
 
-CURATED = REPO / "data" / "raw" / curated.NAME
+CURATED = CURATED_DIR
 DATED = {curated.ENTITIES: "published_date", curated.RELATIONS: "published_date", curated.EVIDENCE: "published_date"}
 
 

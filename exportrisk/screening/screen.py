@@ -86,9 +86,7 @@ def alternatives(lines: pd.DataFrame, cfg: scoring.ScoringConfig) -> pd.DataFram
     current = lines["end_user_type"].fillna(UNKNOWN_END_USER).iloc[0]
     options = [t for t in (*cfg.end_user.scores, UNKNOWN_END_USER) if t != current]
     variants = [
-        lines.assign(
-            end_user_type=None if t == UNKNOWN_END_USER else t, change=f"end user {t} instead of {current}"
-        )
+        lines.assign(end_user_type=None if t == UNKNOWN_END_USER else t, change=f"end user {t} instead of {current}")
         for t in options
     ]
     if lines["exporter_name"].notna().any():
