@@ -174,12 +174,15 @@ def cmd_screen(args: argparse.Namespace) -> int:
     apps = Path(args.csv).resolve() if args.csv else applications.from_flags(vars(args))
     out = Path(args.out).resolve() if args.out else config.project_root() / "reports" / "screening"
     formats = () if args.no_memos else ("html", "pdf")
-    _, memos = runner.run(config.processed_dir(), apps, out, scoring_config(args), formats)
-    for m in memos:
-        print(screen.summary(m, detailed=len(memos) == 1))
-    print(f"screen: {len(memos)} application(s) screened into {out / runner.TABLE}")
+    found, screening = runner.run(config.processed_dir(), apps, out, scoring_config(args), formats)
+    if len(found) == 1:
+        print(screen.summary(screening.memo(0)))
+    else:
+        for row in found.itertuples():
+            print(f"{row.application_id}: {row.reason}")
+    print(f"screen: {len(found)} application(s) screened into {out / runner.TABLE}")
     cfg = scoring.load_config(scoring_config(args))
-    if args.fail_at and any(screen.reaches(m.band, m.top, args.fail_at, cfg) for m in memos):
+    if args.fail_at and any(screen.reaches(top, args.fail_at, cfg) for _, top in screening.tops.iterrows()):
         print(f"screen: at least one application is {args.fail_at} or above (exit code 3)")
         return 3
     return 0

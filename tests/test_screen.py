@@ -81,7 +81,7 @@ def test_screening_scores_with_the_pipelines_scorer(root, tables):
         tables.entities,
     )  # fmt: skip
     cfg = scoring.load_config()
-    memo = screen.screen(apps, tables, cfg)[0]
+    memo = screen.screen(apps, tables, cfg).memo(0)
     direct = scoring.score_against(applications.licence_lines(apps), tables.as_scoring(), cfg)
     assert memo.lines["score"].tolist() == direct["score"].tolist() and len(direct) == 2
     assert memo.top["score"] == direct["score"].max()
@@ -98,7 +98,7 @@ def test_the_smallest_change_is_named_and_really_moves_the_band(root, tables):
         tables.entities,
     )  # fmt: skip
     cfg = scoring.load_config()
-    memo = screen.screen(apps, tables, cfg)[0]
+    memo = screen.screen(apps, tables, cfg).memo(0)
     assert memo.exporter is None and memo.network is None and memo.band == "Low"
     smallest = memo.changes.iloc[0]
     assert smallest["change"] == "end user unknown instead of private" and smallest["band"] == "Moderate"

@@ -73,14 +73,6 @@ def destination_evidence(evidence: pd.DataFrame, country: str, day: pd.Timestamp
     return public_evidence(evidence[evidence["country_code"].eq(country)], day)
 
 
-def exporter_entity(name: str, entities: pd.DataFrame) -> dict[str, object] | None:
-    """The curated entity the exporter's name matches, with the match type and confidence, or None."""
-    found = network.classify_names(pd.Series([name], dtype="string"), entities).iloc[0]
-    if pd.isna(found["entity_id"]):
-        return None
-    return {"entity_id": found["entity_id"], "match_type": found["match_type"], "confidence": found["confidence"]}
-
-
 def _relation_rows(tables: Tables, members: set[str], day: pd.Timestamp) -> pd.DataFrame:
     """The relations in force on ``day`` between members of one network, with dates, sources and when reported."""
     rel = tables.relations
@@ -186,18 +178,6 @@ def precedent(licences: pd.DataFrame, country: str, codes: list[str], day: pd.Ti
 def refusal_publishers(licences: pd.DataFrame) -> list[str]:
     """Licensing states whose published licence data in the project include refusals."""
     return sorted(set(licences.loc[licences["outcome"].isin(REFUSED), "licensing_country_code"].dropna()))
-
-
-def band_changes(base: pd.Series, alternatives: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
-    """The alternatives whose band differs from the base's, smallest score change first.
-
-    ``alternatives`` has the scored columns plus ``change`` (what one input became); returns (change, score,
-    band, delta).
-    """
-    alt = alternatives.assign(delta=(alternatives["score"] - base["score"]).astype(float))
-    moved = alt[alt["band"].astype(str) != str(base["band"])]
-    moved = moved.assign(size=moved["delta"].abs()).sort_values(["size", "change"])
-    return moved[["change", "score", "band", "delta"]].reset_index(drop=True)
 
 
 def next_evidence(tables: Tables, country: str, entity_id: str | None, day: pd.Timestamp) -> pd.Series | None:

@@ -18,7 +18,7 @@ def run(
     out: Path,
     config_path: Path = scoring.DEFAULT_CONFIG,
     formats: tuple[str, ...] = ("html", "pdf"),
-) -> tuple[pd.DataFrame, list[screen.Memo]]:
+) -> tuple[pd.DataFrame, screen.Screening]:
     """Screen applications (a CSV path, or a frame of applications.COLUMNS from flags) into ``out``.
 
     Everything is checked before anything is written; each file is written whole or not at all.
@@ -29,8 +29,10 @@ def run(
         checked = applications.read_applications(apps, tables.entities)
     else:
         checked = applications.check_applications(apps, "--flags", tables.entities)
-    memos = screen.screen(checked, tables, cfg)
-    files = {m.application["application_id"]: memo.write(m, out, formats) for m in memos} if formats else {}
-    found = screen.table(memos, files)
+    screening = screen.screen(checked, tables, cfg)
+    files = {}
+    for i in range(len(checked)) if formats else ():
+        files[checked["application_id"].iloc[i]] = memo.write(screening.memo(i), out, formats)
+    found = screen.table(screening, files)
     screen.write_csv(found, out / TABLE)
-    return found, memos
+    return found, screening

@@ -15,7 +15,9 @@ import pandas as pd
 
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import atomic_path, read_table
+from exportrisk.knowledge.evidence import country_evidence_as_of
 from exportrisk.schema import BANDS, ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS
+from exportrisk.scoring import network
 from exportrisk.scoring import score as scoring
 from exportrisk.screening import applications, findings
 
@@ -81,17 +83,23 @@ def _or_empty(value: object) -> object:
 
 
 def alternatives(lines: pd.DataFrame, cfg: scoring.ScoringConfig) -> pd.DataFrame:
-    """The application's lines with one input changed, for 'what would change the band': each other end-user
-    type the configuration knows (and unknown), and, for a named exporter, no exporter link."""
-    current = lines["end_user_type"].fillna(UNKNOWN_END_USER).iloc[0]
-    options = [t for t in (*cfg.end_user.scores, UNKNOWN_END_USER) if t != current]
-    variants = [
-        lines.assign(end_user_type=None if t == UNKNOWN_END_USER else t, change=f"end user {t} instead of {current}")
-        for t in options
-    ]
-    if lines["exporter_name"].notna().any():
-        unlinked = "an exporter with no link to documented misuse"
-        variants.append(lines.assign(exporter_name=pd.NA, change=unlinked))
+    """All applications' lines with one input changed, for 'what would change the band': each end-user type the
+    configuration knows (and unknown) instead of the given one, and, for a named exporter, no exporter link.
+    Each variant is a licence of its own, '<licence_id>~<change>', with the change in words in ``change``."""
+    current = lines["end_user_type"].fillna(UNKNOWN_END_USER)
+    variants = []
+    for t in (*cfg.end_user.scores, UNKNOWN_END_USER):
+        other = lines[current.ne(t)]
+        variants.append(
+            other.assign(
+                licence_id=other["licence_id"] + f"~{t}",
+                end_user_type=None if t == UNKNOWN_END_USER else t,
+                change="end user " + t + " instead of " + current[other.index],
+            )
+        )
+    named = lines[lines["exporter_name"].notna()]
+    unlinked = "an exporter with no link to documented misuse"
+    variants.append(named.assign(licence_id=named["licence_id"] + "~unlinked", exporter_name=pd.NA, change=unlinked))
     return pd.concat(variants, ignore_index=True)
 
 
@@ -106,65 +114,89 @@ def top_lines(scored: pd.DataFrame) -> pd.DataFrame:
     return order.drop_duplicates("licence_id").set_index("licence_id")
 
 
-def screen(apps: pd.DataFrame, tables: findings.Tables, cfg: scoring.ScoringConfig) -> list[Memo]:
-    """Score and document checked applications (applications.check_applications) against the tables."""
+def band_changes(tops: pd.DataFrame, alt_tops: pd.DataFrame) -> pd.DataFrame:
+    """The one-input changes that move each application's band, smallest score change first: (base, change,
+    score, band, delta), ``base`` the application's licence_id."""
+    alt = alt_tops.assign(base=alt_tops.index.str.rsplit("~", n=1).str[0]).reset_index(drop=True)
+    alt = alt.merge(tops[["score", "band"]], left_on="base", right_index=True, suffixes=("", "_base"))
+    alt["delta"] = (alt["score"] - alt["score_base"]).astype(float)
+    moved = alt[alt["band"].astype(str) != alt["band_base"].astype(str)].assign(size=lambda m: m["delta"].abs())
+    moved = moved.sort_values(["base", "size", "change"])
+    return moved[["base", "change", "score", "band", "delta"]].reset_index(drop=True)
+
+
+@dataclass
+class Screening:
+    """Screened applications: the scores of all at once (a table in seconds for thousands), the memo of each
+    on request (its findings are gathered one application at a time)."""
+
+    apps: pd.DataFrame
+    scored: pd.DataFrame  # score_lines of every line
+    tops: pd.DataFrame  # per licence_id, the highest line
+    changes: pd.DataFrame  # band_changes
+    exporters: pd.DataFrame  # per application: entity_id, match_type, confidence of its exporter
+    tables: findings.Tables
+
+    def licence_id(self, i: int) -> str:
+        return applications.SOURCE + ":" + self.apps["application_id"].iloc[i]
+
+    def reason(self, i: int) -> str:
+        top, app = self.tops.loc[self.licence_id(i)], self.apps.iloc[i]
+        if "explanation" in top:  # the scorer's own sentence, where it gives one
+            return str(top["explanation"])
+        path = top["network_path"]
+        via = None if pd.isna(path) else str(path).split(" -[vendor of]-> ")[0]
+        return reason(top, via, findings.country_label(app["destination_country_code"]))
+
+    def memo(self, i: int) -> Memo:
+        app, tables = self.apps.iloc[i].to_dict(), self.tables
+        licence_id = self.licence_id(i)
+        day, country = pd.Timestamp(app["date"]), app["destination_country_code"]
+        found = self.exporters.iloc[i]
+        exporter = None if pd.isna(found["entity_id"]) else found.to_dict()
+        entity_id = None if exporter is None else str(exporter["entity_id"])
+        evidence, victims = findings.destination_evidence(tables.evidence, country, day)
+        return Memo(
+            application={**app, "destination_label": findings.country_label(country)},
+            lines=self.scored[self.scored["licence_id"].eq(licence_id)].reset_index(drop=True),
+            top=self.tops.loc[licence_id],
+            reason=self.reason(i),
+            evidence=evidence,
+            victim_entries=victims,
+            exporter=exporter,
+            network=None if entity_id is None else findings.exporter_network(tables, entity_id, day),
+            similar=findings.similar_exporters(tables, entity_id, country, day),
+            precedent=findings.precedent(tables.licences, country, app["codes"], day),
+            refusal_publishers=findings.refusal_publishers(tables.licences),
+            changes=self.changes[self.changes["base"].eq(licence_id)].reset_index(drop=True),
+            next_evidence=findings.next_evidence(tables, country, entity_id, day),
+        )
+
+
+def screen(apps: pd.DataFrame, tables: findings.Tables, cfg: scoring.ScoringConfig) -> Screening:
+    """Score checked applications (applications.check_applications) and every one-input variant of them."""
     lines = applications.licence_lines(apps)
     scored = _scored(lines, tables, cfg)
     tops = top_lines(scored)
-    variants = []
-    for _, group in lines.groupby("licence_id", sort=False):
-        alt = alternatives(group, cfg)
-        variants.append(alt.assign(licence_id=alt["licence_id"] + "~" + alt.groupby("change").ngroup().astype(str)))
-    alt_scored = top_lines(_scored(pd.concat(variants, ignore_index=True), tables, cfg))
-    alt_scored["base"] = alt_scored.index.str.rsplit("~", n=1).str[0]
-    memos = []
-    for app in apps.to_dict("records"):
-        licence_id = applications.SOURCE + ":" + app["application_id"]
-        day, country = pd.Timestamp(app["date"]), app["destination_country_code"]
-        top = tops.loc[licence_id]
-        exporter = findings.exporter_entity(app["exporter"], tables.entities)
-        net = findings.exporter_network(tables, exporter["entity_id"], day) if exporter else None
-        via = None
-        if net is not None and len(net["misuse"]):
-            first = net["misuse"].iloc[0]
-            via = first["network_path"] + f", {len(net['misuse'])} finding(s)"
-        evidence, victims = findings.destination_evidence(tables.evidence, country, day)
-        memos.append(
-            Memo(
-                application={**app, "destination_label": findings.country_label(country)},
-                lines=scored[scored["licence_id"].eq(licence_id)].reset_index(drop=True),
-                top=top,
-                reason=str(top["explanation"])
-                if "explanation" in top
-                else reason(top, via, findings.country_label(country)),
-                evidence=evidence,
-                victim_entries=victims,
-                exporter=exporter,
-                network=net,
-                similar=findings.similar_exporters(tables, exporter and exporter["entity_id"], country, day),
-                precedent=findings.precedent(tables.licences, country, app["codes"], day),
-                refusal_publishers=findings.refusal_publishers(tables.licences),
-                changes=findings.band_changes(top, alt_scored[alt_scored["base"].eq(licence_id)], cfg),
-                next_evidence=findings.next_evidence(tables, country, exporter and exporter["entity_id"], day),
-            )
-        )
-    return memos
+    changes = band_changes(tops, top_lines(_scored(alternatives(lines, cfg), tables, cfg)))
+    exporters = network.classify_names(apps["exporter"], tables.entities).set_index("name_raw")
+    exporters = exporters.reindex(apps["exporter"]).reset_index(drop=True)
+    return Screening(apps.reset_index(drop=True), scored, tops, changes, exporters, tables)
 
 
-def reaches(band: str, top: pd.Series, threshold: str, cfg: scoring.ScoringConfig) -> bool:
+def reaches(top: pd.Series, threshold: str, cfg: scoring.ScoringConfig) -> bool:
     """Whether a screened band is at or above ``threshold``; an indeterminate band counts by its worst case."""
+    band = str(top["band"])
     if band not in BANDS:
         band = findings.band_of(float(top["score_worst"]), cfg)
     return BANDS.index(band) >= BANDS.index(threshold)
 
 
-def summary(memo: Memo, detailed: bool) -> str:
-    """What the command prints: the band and reason; for one application also the network path to misuse and
-    the destination's evidence with dates and URLs."""
+def summary(memo: Memo) -> str:
+    """What the command prints for one application: the band and reason, the network path to misuse and the
+    destination's evidence with dates and URLs."""
     app = memo.application
     out = [f"{app['application_id']}: {memo.reason}"]
-    if not detailed:
-        return out[0]
     if memo.network is not None:
         out.append("exporter network on the date:")
         out += [f"  {p}" for p in memo.network["affiliates"]["path"].head(5)]
@@ -185,38 +217,41 @@ def summary(memo: Memo, detailed: bool) -> str:
     return "\n".join(out)
 
 
-def table(memos: list[Memo], files: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """One row per screened application: inputs, score, band, interval, components, reason, what would move it."""
-    rows = []
-    for m in memos:
-        app, top = m.application, m.top
-        change = m.changes.iloc[0] if len(m.changes) else None
-        rows.append(
-            {
-                "application_id": app["application_id"],
-                "date": pd.Timestamp(app["date"]).date().isoformat(),
-                "exporter": app["exporter"],
-                "exporter_entity_id": m.exporter["entity_id"] if m.exporter else None,
-                "end_user": app["end_user"],
-                "end_user_type": app["end_user_type"],
-                "destination_country_code": app["destination_country_code"],
-                "goods": app["goods"],
-                "score": top["score"],
-                "band": m.band,
-                "score_best": top["score_best"],
-                "score_worst": top["score_worst"],
-                **{col: top[col] for col in COMPONENTS},
-                "floors": top["floors"],
-                "flags": top["flags"],
-                "reason": m.reason,
-                "destination_evidence": len(m.evidence) + int(m.victim_entries["entries"].sum()),
-                "network_misuse": len(m.network["misuse"]) if m.network else 0,
-                "smallest_change": None if change is None else f"{change['change']}: {change['band']}",
-                "reassessment_date": top["reassessment_date"],
-                **files.get(app["application_id"], {}),
-            }
-        )
-    return pd.DataFrame(rows)
+def table(screening: Screening, files: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """One row per screened application: inputs, score, band, interval, components, reason, what would move it,
+    how much evidence about the destination and through the exporter's network was public on the date."""
+    apps, tables = screening.apps, screening.tables
+    tops = screening.tops.loc[[screening.licence_id(i) for i in range(len(apps))]].reset_index()
+    asked = pd.DataFrame({"country_code": apps["destination_country_code"], "as_of_date": apps["date"]})
+    known = country_evidence_as_of(tables.evidence, asked).groupby("query")["evidence_id"].nunique()
+    days = pd.DataFrame({"entity_id": screening.exporters["entity_id"], "day": apps["date"]}).reset_index()
+    links = days.merge(tables.links, on="entity_id")
+    links = links[
+        (links["link_from"] <= links["day"]) & (links["link_until"].isna() | (links["day"] < links["link_until"]))
+    ]
+    reached = links.groupby("index")["evidence_id"].nunique()
+    first = screening.changes.drop_duplicates("base").set_index("base")
+    smallest = (first["change"] + ": " + first["band"].astype(str)).reindex(tops["licence_id"]).to_numpy()
+    out = pd.DataFrame(
+        {
+            "application_id": apps["application_id"],
+            "date": apps["date"].dt.strftime("%Y-%m-%d"),
+            "exporter": apps["exporter"],
+            "exporter_entity_id": screening.exporters["entity_id"],
+            "end_user": apps["end_user"],
+            "end_user_type": apps["end_user_type"],
+            "destination_country_code": apps["destination_country_code"],
+            "goods": apps["goods"],
+            **{c: tops[c] for c in ("score", "band", "score_best", "score_worst", *COMPONENTS, "floors", "flags")},
+            "reason": [screening.reason(i) for i in range(len(apps))],
+            "destination_evidence": known.reindex(apps.index, fill_value=0).to_numpy(),
+            "network_misuse": reached.reindex(apps.index, fill_value=0).to_numpy(),
+            "smallest_change": smallest,
+            "reassessment_date": tops["reassessment_date"],
+        }
+    )
+    paths = pd.DataFrame.from_dict(files, orient="index").reindex(apps["application_id"]).reset_index(drop=True)
+    return pd.concat([out, paths], axis=1)
 
 
 def readable(path: Path) -> None:
