@@ -23,6 +23,7 @@ __all__ = [
     "load",
     "plots",
     "score",
+    "screen",
     "vendor_network",
 ]
 # Submodules offered at the top level for exploration, by their short name.
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         indicators_as_of,
         load,
         score,
+        screen,
         vendor_network,
     )
     from exportrisk.reporting import plots

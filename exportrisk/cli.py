@@ -165,10 +165,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def review_exporters() -> None:
+    from exportrisk.screening import review, screen
+
+    tables = screen.read_tables(config.processed_dir())
+    found, near = review.write_review(tables.licences, tables.entities, config.processed_dir())
+    by_type = found.groupby("match_type", observed=True)["n_lines"].sum()
+    print(
+        f"exporters: {found['name_raw'].nunique()} name(s) matched to the network on {int(by_type.sum())} line(s) ("
+        + ", ".join(f"{t} {n}" for t, n in by_type.items())
+        + f"); {near['name_raw'].nunique()} near miss(es) not accepted, for review in "
+        f"{config.processed_dir() / review.REVIEW_FILE}"
+    )
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     from exportrisk.scoring import score as scoring
     from exportrisk.screening import applications, runner, screen
 
+    if args.review_exporters:
+        review_exporters()
+        if not (args.csv or args.exporter):
+            return 0
     if bool(args.csv) == bool(args.exporter):
         raise InputError("screen", "give either --csv FILE or one application's flags (--exporter ... --date ...)")
     apps = Path(args.csv).resolve() if args.csv else applications.from_flags(vars(args))
@@ -304,6 +322,11 @@ def add_screen_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--id", dest="application_id", help="application id (default: app-1)")
     sp.add_argument("--out", metavar="DIR", help="where memos and screenings.csv go (default: reports/screening/)")
     sp.add_argument("--no-memos", action="store_true", help="only the screenings.csv table, no HTML or PDF memos")
+    sp.add_argument(
+        "--review-exporters",
+        action="store_true",
+        help="match the licence tables' exporters to the network; near misses to data/processed/exporter_review.csv",
+    )
     sp.add_argument(
         "--fail-at", choices=BANDS, metavar="BAND", help=f"exit code 3 if a band reaches: {', '.join(BANDS)}"
     )

@@ -15,12 +15,13 @@ from tests.test_api import scored_project
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 
-def test_the_four_topics_are_there():
+def test_the_five_topics_are_there():
     assert [p.stem for p in NOTEBOOKS] == [
         "01-licences-overview",
         "02-evidence-and-indicators",
         "03-exporter-network",
         "04-method-and-sensitivity",
+        "05-founding-case",
     ]
 
 

@@ -26,6 +26,7 @@ from exportrisk import __version__, config
 from exportrisk.errors import InputError
 from exportrisk.ingest.registry import sources
 from exportrisk.reference import countries, pseudonyms
+from exportrisk.reporting import founding
 from exportrisk.schema import BANDS, INDETERMINATE
 
 # the notebook each report runs: package data, so that an installed wheel renders reports too
@@ -954,12 +955,21 @@ def report_evidence(scored: pd.DataFrame, data: ReportData, spec: ReportSpec) ->
     return used
 
 
+def founding_section(scored: pd.DataFrame, state: str) -> Section:
+    """Bulgaria and Cyprus, where the founding letter went: their curated licences in full (reporting.founding)."""
+    table = founding.curated_licences(scored, founding.curated_notes(), state)
+    title = "The founding case: curated licences, their sources, and what data does not exist"
+    return Section("founding_case", title, founding.founding_text(table, state), table)
+
+
 def build_report(data: ReportData, spec: ReportSpec) -> Report:
     """Every section of one report, from tables that hold at least its rows."""
     scored = scored_lines(select_lines(data.licences, spec), data.score_lines)
     units = licence_units(scored)
     if spec.role == "licensing":
         sections = licensing_sections(scored, units, data)
+        if spec.country_code in founding.STATES:
+            sections.append(founding_section(scored, spec.country_code))
         title = f"Export licences decided by {spec.country_name}"
     else:
         sections = destination_sections(scored, units, data, spec)
