@@ -249,3 +249,15 @@ def test_founding_case_section_shows_sources_caveats_and_worked_scores(root, tab
             and "https://www.europarl.europa.eu/doceo/document/A-9-2023-0189_EN.html" in section.text
         )
         assert "before 2021" in section.text
+
+
+def test_the_api_screens_as_the_command_does(root, tmp_path, monkeypatch):
+    import exportrisk as er
+
+    monkeypatch.setenv("EXPORTRISK_ROOT", str(root))
+    found = er.screen("Circles Bulgaria", "ARE", "5A001.f", pd.Timestamp("2019-05-14"), out=tmp_path, memos=False)
+    run_cli(root, "screen", *FOUNDING, "--date", "2019-05-14", "--out", str(tmp_path / "cli"), "--no-memos")
+    cli_row = pd.read_csv(tmp_path / "cli" / runner.TABLE).iloc[0]
+    assert found.loc[0, "band"] == cli_row["band"] == "Very high"
+    assert found.loc[0, "score"] == pytest.approx(cli_row["score"]) and found.loc[0, "reason"] == cli_row["reason"]
+    assert not list(tmp_path.glob("*.pdf"))

@@ -49,8 +49,8 @@ def sections(memo: Memo) -> list[tuple[str, list[str] | list[dict[str, object]]]
     head = [
         f"Exporter: {app['exporter']}; end user: {_or(app['end_user'], 'not named')} "
         f"({_or(app['end_user_type'], 'type not given')}); destination: {app['destination_label']}; "
-        f"goods: {app['goods']}; value: {'' if pd.isna(app['value_amount']) else app['value_amount']} "
-        f"{_or(app['currency'], '')}; licensing state: {app['licensing_country_code']}; date: {_date(app['date'])}.",
+        f"goods: {app['goods']}; value: {_or(app['value'], 'not given')} {_or(app['currency'])}; "
+        f"licensing state: {app['licensing_country_code']}; date: {_date(app['date'])}.",
     ]
     score = [
         memo.reason,

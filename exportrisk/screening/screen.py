@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from exportrisk.errors import InputError
-from exportrisk.ingest.files import atomic_path, read_table
+from exportrisk.ingest.files import write_csv as write_published
 from exportrisk.knowledge.evidence import country_evidence_as_of
-from exportrisk.schema import BANDS, ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS
+from exportrisk.schema import BANDS
 from exportrisk.scoring import network
 from exportrisk.scoring import score as scoring
 from exportrisk.screening import applications, findings
@@ -54,14 +53,8 @@ class Memo:
 
 
 def read_tables(processed: Path) -> findings.Tables:
-    """The processed tables a screening needs; a missing one is an InputError that says to run clean."""
-    loaded = {}
-    for table in (LICENCES, INDICATORS, EVIDENCE, ENTITIES, RELATIONS):
-        path = processed / f"{table.name}.parquet"
-        if not path.is_file():
-            raise InputError(path, "missing: run `exportrisk clean` first")
-        loaded[table.name] = read_table(path, table)
-    return findings.Tables(**loaded)
+    """The processed tables a screening needs, as scoring reads them (a missing one says to run clean)."""
+    return findings.Tables(**scoring.read_processed(processed))
 
 
 def reason(top: pd.Series, exporter_linked_via: str | None, destination: str) -> str:
@@ -262,6 +255,6 @@ def readable(path: Path) -> None:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.1f")
+    """A published table: no cell a spreadsheet would run as a formula (exporter names are user input)."""
+    write_published(frame, path)
     readable(path)
