@@ -40,7 +40,9 @@ class Tables:
         self.links = network.misuse_links(self.entities, self.relations, self.evidence)
 
     def as_scoring(self) -> dict[str, pd.DataFrame]:
+        """The tables as exportrisk.scoring.score.score_against takes them."""
         return {
+            "licences": self.licences,
             "indicators": self.indicators,
             "evidence": self.evidence,
             "entities": self.entities,
