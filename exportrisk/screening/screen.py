@@ -20,11 +20,6 @@ from exportrisk.scoring import network
 from exportrisk.scoring import score as scoring
 from exportrisk.screening import applications, findings
 
-FLOOR_REASONS = {
-    "prior_use": "is documented as having used similar surveillance tools against people",
-    "named_operator": "is named on credible evidence as an operator of surveillance tools",
-    "political_terror": "has a Political Terror Scale level of 4 or 5",
-}
 COMPONENTS = {"d_score": "D", "e_score": "E", "u_score": "U", "i_score": "I", "x_score": "X"}
 UNKNOWN_END_USER = "unknown"
 
@@ -55,24 +50,6 @@ class Memo:
 def read_tables(processed: Path) -> findings.Tables:
     """The processed tables a screening needs, as scoring reads them (a missing one says to run clean)."""
     return findings.Tables(**scoring.read_processed(processed))
-
-
-def reason(top: pd.Series, exporter_linked_via: str | None, destination: str) -> str:
-    """One sentence: the band, then why, from the floors, the exporter link and the largest components."""
-    floors = [FLOOR_REASONS[f] for f in str(_or_empty(top["floors"])).split(";") if f in FLOOR_REASONS]
-    why = [f"the government of {destination} " + " and ".join(floors)] if floors else []
-    if exporter_linked_via:
-        why.append(f"the exporter is linked through its network to documented misuse ({exporter_linked_via})")
-    if not why and pd.notna(top["e_score"]) and top["e_score"] > 0:
-        why.append(f"surveillance abuse by the government of {destination} is documented (E {top['e_score']:.0f})")
-    parts = [f"{name} {top[col]:.0f}" for col, name in COMPONENTS.items() if pd.notna(top[col])]
-    because = "; ".join(why) if why else "no floor, exporter link or documented abuse applies"
-    interval = f"best {top['score_best']:.1f}, worst {top['score_worst']:.1f}"
-    return f"{top['band']} (score {top['score']:.1f}, {interval}) because {because} [{', '.join(parts)}]."
-
-
-def _or_empty(value: object) -> object:
-    return "" if value is None or pd.isna(value) else value
 
 
 def alternatives(lines: pd.DataFrame, cfg: scoring.ScoringConfig) -> pd.DataFrame:
@@ -134,12 +111,10 @@ class Screening:
         return applications.SOURCE + ":" + self.apps["application_id"].iloc[i]
 
     def reason(self, i: int) -> str:
-        top, app = self.tops.loc[self.licence_id(i)], self.apps.iloc[i]
-        if "explanation" in top:  # the scorer's own sentence, where it gives one
-            return str(top["explanation"])
-        path = top["network_path"]
-        via = None if pd.isna(path) else str(path).split(" -[vendor of]-> ")[0]
-        return reason(top, via, findings.country_label(app["destination_country_code"]))
+        """The scorer's sentence on the band and its largest contributors, with the score and its interval."""
+        top = self.tops.loc[self.licence_id(i)]
+        interval = f"best {top['score_best']:.1f}, worst {top['score_worst']:.1f}"
+        return f"{top['why']} (score {top['score']:.1f}, {interval})."
 
     def memo(self, i: int) -> Memo:
         app, tables = self.apps.iloc[i].to_dict(), self.tables
