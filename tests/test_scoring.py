@@ -665,9 +665,12 @@ def test_real_reassessment_dates_agree_with_scoring_on_that_day_and_the_day_befo
     sample = reached.sample(40, random_state=1)
     rows = lic.merge(sample[["licence_id", "line_no", "reassessment_date"]], on=["licence_id", "line_no"])
     ind, ev = real.table("indicators"), real.table("evidence")
-    on_day = scoring.score_lines(rows.assign(decision_date=rows["reassessment_date"]), ind, ev, NO_LINKS, CFG)
+    # scored as the pipeline scores them: with the refusals before them (precedent), as score_against does
+    on_day = scoring.score_lines(
+        rows.assign(decision_date=rows["reassessment_date"]), ind, ev, NO_LINKS, CFG, refusals=lic
+    )
     day_before = rows["reassessment_date"] - pd.Timedelta(days=1)
-    before = scoring.score_lines(rows.assign(decision_date=day_before), ind, ev, NO_LINKS, CFG)
+    before = scoring.score_lines(rows.assign(decision_date=day_before), ind, ev, NO_LINKS, CFG, refusals=lic)
     assert (on_day["score"] >= 50).all() and (before["score"] < 50).all()
 
 
