@@ -660,17 +660,19 @@ def test_uk_surveillance_licences_in_force_at_the_naming_get_it_as_reassessment_
 def test_real_reassessment_dates_agree_with_scoring_on_that_day_and_the_day_before(real):
     lines = real.table("score_lines")
     lic = real.table("licences")
-    reached = lines[lines["reassessment_date"].notna()]
+    # reassessment holds the precedent points at their decision-day value: lines without any can be re-scored
+    # exactly by moving the date, with no refusals to count (P stays 0 on both days)
+    reached = lines[lines["reassessment_date"].notna() & lines["p_score"].fillna(0).eq(0)]
     assert len(reached) > 1000
     sample = reached.sample(40, random_state=1)
     rows = lic.merge(sample[["licence_id", "line_no", "reassessment_date"]], on=["licence_id", "line_no"])
     ind, ev = real.table("indicators"), real.table("evidence")
-    # scored as the pipeline scores them: with the refusals before them (precedent), as score_against does
+    none = lic.iloc[:0]
     on_day = scoring.score_lines(
-        rows.assign(decision_date=rows["reassessment_date"]), ind, ev, NO_LINKS, CFG, refusals=lic
+        rows.assign(decision_date=rows["reassessment_date"]), ind, ev, NO_LINKS, CFG, refusals=none
     )
     day_before = rows["reassessment_date"] - pd.Timedelta(days=1)
-    before = scoring.score_lines(rows.assign(decision_date=day_before), ind, ev, NO_LINKS, CFG, refusals=lic)
+    before = scoring.score_lines(rows.assign(decision_date=day_before), ind, ev, NO_LINKS, CFG, refusals=none)
     assert (on_day["score"] >= 50).all() and (before["score"] < 50).all()
 
 
