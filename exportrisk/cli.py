@@ -35,6 +35,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from exportrisk.ingest.clean import clean
+    from exportrisk.ingest.mapping import MAPPING_FILE
 
     result = clean(config.raw_dir(), config.processed_dir())
     for name in result.skipped:
@@ -46,7 +47,15 @@ def cmd_clean(args: argparse.Namespace) -> int:
         log.info("rejects: " + ", ".join(f"{k} {v}" for k, v in counts[counts > 0].items()))
     written = ", ".join(f"{name} ({len(table)} rows)" for name, table in result.tables.items())
     log.info(f"clean: wrote {written} to {config.processed_dir()}")
-    return 0
+    for name in result.unread:
+        print(
+            f"warning: data/raw/{name}/ is not read: no registry row and no {MAPPING_FILE} "
+            f"(draft one with `exportrisk map data/raw/{name}/<file>`)",
+            file=sys.stderr,
+        )
+    for row in result.emptied.itertuples():
+        print(f"error: {row.source_file}: all {row.raw_rows} rows rejected (see rejects.parquet)", file=sys.stderr)
+    return 1 if len(result.emptied) else 0
 
 
 def scoring_config(args: argparse.Namespace) -> Path:

@@ -66,6 +66,8 @@ LINEAGE = (
 )
 
 OUTCOMES = ("issued", "refused", "revoked")
+LICENCE_TYPES = ("individual", "global", "open", "general")
+DATE_PRECISIONS = ("day", "month", "year")
 DESTINATION_TYPES = ("country", "multiple", "unspecified", "non_country")
 GOODS_CATEGORIES = ("military", "dual_use", "unknown")
 SURVEILLANCE_TYPES = (
@@ -119,6 +121,13 @@ LICENCES = Table(
             pattern=ISO3,
         ),
         Field("licence_kind", "category", "What was licensed.", required=True, categories=("export", "transit")),
+        Field(
+            "licence_type",
+            "category",
+            "Individual (one exporter, consignee and shipment set), global (one exporter, several consignees or "
+            "countries), open or general licence, where the source says.",
+            categories=LICENCE_TYPES,
+        ),
         Field("decision_date", "date", "Date of the decision (issue or refusal) as published.", required=True),
         Field(
             "decision_date_format",
@@ -126,6 +135,14 @@ LICENCES = Table(
             "Day/month order the date was read with (ISO, DMY, MDY, excel_serial): inferred per file and "
             "block of rows where the source mixes them.",
             required=True,
+        ),
+        Field(
+            "decision_date_precision",
+            "category",
+            "How precise decision_date is: day as published, or month or year where the source gives only that "
+            "(the date is then the first day of the month or year, the earliest the decision can be).",
+            required=True,
+            categories=DATE_PRECISIONS,
         ),
         Field("expiry_date", "date", "Date the licence expires, where published."),
         Field("outcome", "category", "Decision taken on the application.", required=True, categories=OUTCOMES),
@@ -193,7 +210,12 @@ LICENCES = Table(
             min_value=1,
         ),
         Field("currency_code", "string", "ISO 4217 currency of value.", pattern=r"^[A-Z]{3}$"),
-        Field("exporter_name", "string", "Exporter as published, where the source names it."),
+        Field("exporter_name", "string", "Exporter as published (without surrounding spaces), where named."),
+        Field(
+            "exporter_business_id",
+            "string",
+            "The exporter's business or company registration number as published (e.g. a Finnish Y-tunnus).",
+        ),
         Field("end_user_name", "string", "End-user as published, where the source names it."),
         Field("end_user_type", "string", "Kind of end-user, where published (e.g. police, intelligence)."),
         Field(
@@ -209,8 +231,39 @@ LICENCES = Table(
             categories=CONFIDENCE_TYPES,
         ),
         Field("source_url", "string", "Where the record is published (required for curated rows)."),
+        Field("source_citation", "string", "How to cite the source (the source registry's or the mapping's)."),
+        Field("source_terms", "string", "The source's licence or terms of use."),
     ),
     ("licence_id", "line_no"),
+)
+
+
+def aggregate_field(f: Field) -> Field:
+    """A licence column as it reads in the aggregates table."""
+    if f.name == "licence_id":
+        return Field(
+            "aggregate_id",
+            "string",
+            "Source-prefixed id of the published row: '<source>:<sheet>:<row>'.",
+            required=True,
+        )
+    if f.name == "decision_date":
+        return Field(f.name, "date", "First day of the period the row totals (its precision alongside).", required=True)
+    if f.name == "item_count":
+        return Field(f.name, "Int64", "Number of licences the row counts, where published.", min_value=0)
+    return f
+
+
+AGGREGATES = Table(
+    "aggregates",
+    "Totals a source publishes instead of licences (licences or values per year, destination and category): "
+    "kept apart from licences so that no count, score or report takes them for licences. Same columns as "
+    "licences, plus granularity.",
+    (
+        *(aggregate_field(f) for f in LICENCES.fields),
+        Field("granularity", "string", "What one row totals, as the source's mapping declares it.", required=True),
+    ),
+    ("aggregate_id", "line_no"),
 )
 
 REJECTS = Table(
@@ -705,6 +758,7 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         LICENCES,
+        AGGREGATES,
         REJECTS,
         INDICATORS,
         EVIDENCE,

@@ -1,18 +1,17 @@
 """Country indicators on the real PTS and Freedom House files, the no-look-ahead lookup, and a made-up source."""
 
+import shutil
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
 from exportrisk.errors import InputError
 from exportrisk.ingest.clean import CleanResult, clean
-from exportrisk.ingest.registry import Source
 from exportrisk.knowledge import indicators as ind
 from tests.conftest import make_project
 
@@ -262,10 +261,12 @@ def test_as_of_many_agrees_with_as_of_for_each_date(table):
 
 
 def test_a_new_indicator_source_needs_only_a_mapping_and_a_registry_row(tmp_path, monkeypatch):
-    entries = yaml.safe_load((FIXTURE / "sources.yaml").read_text(encoding="utf-8"))
-    registry = {name: Source(name=name, **entry) for name, entry in entries.items()}
-    monkeypatch.setattr(ind, "sources", lambda: registry)
-    monkeypatch.setattr(ind, "SPEC_DIR", FIXTURE)
+    """The project's own metadata/ folder: a registry row and a spec, nothing in the package."""
+    metadata = tmp_path / "metadata"
+    (metadata / "indicators").mkdir(parents=True)
+    shutil.copy(FIXTURE / "sources.yaml", metadata / "sources.yaml")
+    shutil.copy(FIXTURE / "rsf.yaml", metadata / "indicators" / "rsf.yaml")
+    monkeypatch.setenv("EXPORTRISK_ROOT", str(tmp_path))
     result = clean(FIXTURE / "raw", tmp_path)
     table = result.tables["indicators"]
     assert set(table["source"]) == {"rsf"}

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from exportrisk.config import CURATED_DIR, PACKAGE_DIR
 from exportrisk.errors import InputError
+from exportrisk.ingest import mapping
 from exportrisk.ingest.clean import LICENCE_SOURCES, CleanResult, clean
 from exportrisk.ingest.sources import spreadsheet
 
@@ -274,11 +276,11 @@ def test_a_file_that_is_not_a_workbook(raw: Path) -> None:
     [
         (
             ("  decision_date: date", "  decision_date: {column: date, fromat: DMY}"),
-            "row 7: key 'columns.decision_date.fromat': unknown key (allowed: column, value, format)",
+            "row 7: key 'columns.decision_date.fromat': unknown key (allowed: column, value, format, year)",
         ),
         (
             ("  decision_date: date", "  decision_date: {column: date, decimal: ','}"),
-            "row 7: key 'columns.decision_date.decimal': unknown key (allowed: column, value, format)",
+            "row 7: key 'columns.decision_date.decimal': unknown key (allowed: column, value, format, year)",
         ),
         (
             ("  destination_raw: country", "  destination_raw: {column: country, value: Peru}"),
@@ -291,7 +293,7 @@ def test_a_file_that_is_not_a_workbook(raw: Path) -> None:
         ),
         (
             ("  licence_id: id\n", "  licence_number: id\n"),
-            "row 6: key 'columns.licence_number': unknown key (allowed: " + ", ".join(spreadsheet.COLUMNS) + ")",
+            "row 6: key 'columns.licence_number': unknown key (allowed: " + ", ".join(mapping.COLUMNS) + ")",
         ),
         (
             ("licensing_country: NLD", "licensing_country: NL"),
@@ -362,7 +364,7 @@ def test_mapping_file_mistakes_name_the_key(raw: Path, change: tuple[str, str], 
     assert change[0] in MAPPING
     folder = write_source(raw, "s", MAPPING.replace(*change), {"licences.csv": CSV})
     with pytest.raises(InputError) as info:
-        spreadsheet.load_spec(folder)
+        spreadsheet.load_folder_specs(folder)
     where = f"{folder}/exportrisk.yaml"
     assert str(info.value) in (f"{where}, {error}", f"{where}: {error}")
 
@@ -370,7 +372,7 @@ def test_mapping_file_mistakes_name_the_key(raw: Path, change: tuple[str, str], 
 def test_a_mapping_file_must_be_a_mapping(raw: Path) -> None:
     folder = write_source(raw, "s", "- licences.csv\n", {"licences.csv": CSV})
     with pytest.raises(InputError) as info:
-        spreadsheet.load_spec(folder)
+        spreadsheet.load_folder_specs(folder)
     assert str(info.value) == f"{folder}/exportrisk.yaml: key '(top level)': must be a mapping of keys to values"
 
 
@@ -427,3 +429,173 @@ def test_curated_rows_each_carry_a_note_on_their_date() -> None:
     assert len(rows) == 2
     for row in rows:
         assert "recorded as" in row["note"], row["id"]
+
+
+# --- issue 10: a ministry-style workbook as measured (fixtures shaped like the Finnish dual-use sheet) ------
+
+FI_HEADER = ["Year", "Date", "Country of destination", "Type of licence", "Export control classification"]
+FI_HEADER += ["Exporter", "Business ID of the exporter", "Identification number of the licence"]
+FI_MAPPING = """file: l.xlsx
+licensing_country: FIN
+outcome: issued
+confidence: official
+citation: SaferGlobe (2022), Finnish Arms Control Report
+terms: MIT; always cite SaferGlobe
+columns:
+  licence_id: Identification number of the licence
+  decision_date: {column: Date, format: FORMAT}
+  destination_raw: Country of destination
+  control_code_raw: Export control classification
+  exporter_name: Exporter
+  exporter_business_id: Business ID of the exporter
+  licence_type:
+    column: Type of licence
+    map: {"yksittäislupa (individual licence)": individual, "koontilupa (global licence)": global}
+"""
+INDIVIDUAL, GLOBAL = "yksittäislupa (individual licence)", "koontilupa (global licence)"
+
+
+def fi_rows(*rows: list[object]) -> bytes:
+    return xlsx([FI_HEADER, *rows])
+
+
+@pytest.mark.parametrize("fmt", ["excel_serial", "ISO", "DMY"])
+def test_xlsx_date_cells_with_a_time_of_day_are_read_under_any_format(raw: Path, fmt: str) -> None:
+    book = fi_rows(
+        [
+            2021,
+            dt.datetime(2021, 6, 15, 15, 51, 40),
+            "Albania",
+            INDIVIDUAL,
+            "1A004c1",
+            "Environics Oy ",
+            "0660329-1",
+            "FI21000419",
+        ],
+        [2021, dt.datetime(2021, 4, 14), "Algeria", INDIVIDUAL, "3A001g2", "ABB Oy", "0763403-0", "FI21000269"],
+    )
+    write_source(raw, "fi", FI_MAPPING.replace("FORMAT", fmt), {"l.xlsx": book})
+    result = run(raw)
+    assert result.rejects.empty
+    assert result.licences["decision_date"].tolist() == [pd.Timestamp("2021-06-15"), pd.Timestamp("2021-04-14")]
+    assert result.licences["decision_date_precision"].tolist() == ["day", "day"]
+
+
+def test_not_available_dates_fall_back_to_the_year_column_at_year_precision(raw: Path) -> None:
+    mapping = FI_MAPPING.replace("{column: Date, format: FORMAT}", "{column: Date, year: Year}")
+    book = fi_rows(
+        [2018, "N/A", "Mexico", INDIVIDUAL, "5A001f1", "Exporter Oy", "1234567-8", "FI18000001"],
+        [
+            2019,
+            dt.datetime(2019, 3, 1, 9, 30),
+            "Mexico",
+            INDIVIDUAL,
+            "5A001f1",
+            "Exporter Oy",
+            "1234567-8",
+            "FI19000001",
+        ],
+        [2020, "31.2.2020", "Mexico", INDIVIDUAL, "5A001f1", "Exporter Oy", "1234567-8", "FI20000001"],
+        ["N/A", "N/A", "Mexico", INDIVIDUAL, "5A001f1", "Exporter Oy", "1234567-8", "FI20000002"],
+    )
+    write_source(raw, "fi", "missing: N/A\n" + mapping, {"l.xlsx": book})
+    result = run(raw)
+    got = result.licences[["licence_id", "decision_date", "decision_date_precision", "decision_date_format"]]
+    assert got.values.tolist() == [
+        ["fi:FI18000001", pd.Timestamp("2018-01-01"), "year", "year"],
+        ["fi:FI19000001", pd.Timestamp("2019-03-01"), "day", "ISO"],
+    ]
+    assert result.licences["control_code"].tolist() == ["5A001.f.1"] * 2
+    # a date that is wrong, not missing, is rejected; so is a missing date without a year to fall back on
+    assert result.rejects[["source_row", "reason_code", "message"]].values.tolist() == [
+        [
+            4,
+            "unparseable_date",
+            "decision date '31.2.2020' cannot be read as YYYY-MM-DD, and column 'Year' gives no year to fall back on",
+        ],
+        [
+            5,
+            "unparseable_date",
+            "decision date 'N/A' cannot be read as YYYY-MM-DD, and column 'Year' gives no year to fall back on",
+        ],
+    ]
+
+
+def test_not_available_is_not_a_date_unless_the_mapping_says_so(raw: Path) -> None:
+    mapping = FI_MAPPING.replace("{column: Date, format: FORMAT}", "{column: Date, year: Year}")
+    book = fi_rows([2018, "N/A", "Mexico", INDIVIDUAL, "5A001f1", "Exporter Oy", "1234567-8", "FI18000001"])
+    write_source(raw, "fi", mapping, {"l.xlsx": book})
+    assert run(raw).rejects["reason_code"].tolist() == ["unparseable_date"]
+
+
+def test_licence_type_business_id_citation_terms_and_stripped_names(raw: Path) -> None:
+    book = fi_rows(
+        [2021, dt.datetime(2021, 6, 15, 15, 51), "Albania", INDIVIDUAL, "1A004c1", "Environics Oy ", "0660329-1", "A"],
+        [
+            2021,
+            dt.datetime(2021, 6, 16),
+            "Oman",
+            GLOBAL,
+            "5A001f2",
+            "  Nokia Solutions and Networks Oy ",
+            "2058430-6",
+            "B",
+        ],
+        [2021, dt.datetime(2021, 6, 17), "Oman", "open licence", "5A001f2", "Nokia", "2058430-6", "C"],
+    )
+    write_source(raw, "fi", FI_MAPPING.replace("FORMAT", "ISO"), {"l.xlsx": book})
+    result = run(raw)
+    got = result.licences[["licence_type", "exporter_name", "exporter_business_id"]].astype(object).values.tolist()
+    assert got == [
+        ["individual", "Environics Oy", "0660329-1"],
+        ["global", "Nokia Solutions and Networks Oy", "2058430-6"],
+    ]
+    assert set(result.licences["source_citation"]) == {"SaferGlobe (2022), Finnish Arms Control Report"}
+    assert set(result.licences["source_terms"]) == {"MIT; always cite SaferGlobe"}
+    assert result.rejects[["source_row", "reason_code", "column_name"]].values.tolist() == [
+        [4, "unknown_category", "Type of licence"]
+    ]
+
+
+def test_a_registry_source_cites_the_registry(raw: Path) -> None:
+    write_source(raw, "s", MAPPING, {"licences.csv": CSV})
+    assert run(raw).licences["source_citation"].isna().all()  # a researcher's own folder cites what it declares
+    from exportrisk.ingest import licences, registry
+
+    staged = pd.DataFrame(
+        {
+            "source": "caat-uk",
+            "source_file": "caat-uk/x.csv",
+            "source_row": [2],
+            "licence_id": "1",
+            "decision_date": pd.Timestamp("2020-01-01"),
+            "decision_date_format": "ISO",
+            "destination_raw": "Mexico",
+            "control_code_raw": "5A001f",
+            "outcome": "issued",
+            "licence_kind": "export",
+            "licensing_country_code": "GBR",
+            "confidence": "official",
+        }
+    )
+    lines, _ = licences.finalise(staged, staged, "caat-uk", {}, pd.Timestamp(TODAY))
+    about = registry.sources()["caat-uk"]
+    assert lines[["source_citation", "source_terms"]].values.tolist() == [[about.citation, about.licence]]
+
+
+def test_a_multi_country_cell_names_the_unknown_part_and_stays_as_published(raw: Path) -> None:
+    mapping = MAPPING.replace("licences.csv", "l.xlsx")
+    mapping = mapping.replace("  destination_raw: country", '  destination_raw: {column: country, split: "\\n"}')
+    rows = [["A1", "2021-03-04", "Philippines, Brunei"], ["A2", "2021-03-04", "Philippines\nBrunei"]]
+    rows += [["A3", "2021-03-04", "Narnia"], ["A4", "2021-03-04", "Philippines\nPeru"]]
+    write_source(raw, "s", mapping, {"l.xlsx": xlsx([["id", "date", "country"], *rows])})
+    result = run(raw)
+    hint = ": add it to the countries: section of s/exportrisk.yaml"
+    assert result.rejects["message"].tolist() == [
+        "unknown destination 'Brunei' in 'Philippines, Brunei'" + hint,
+        "unknown destination 'Brunei' in 'Philippines\nBrunei'" + hint,
+        "unknown destination 'Narnia'" + hint,
+    ]
+    assert [json.loads(r)["country"] for r in result.rejects["raw_values"]] == [r[2] for r in rows[:3]]
+    kept = result.licences[["destination_raw", "destination_country_code"]].values.tolist()
+    assert kept == [["Philippines\nPeru", "PHL"], ["Philippines\nPeru", "PER"]]

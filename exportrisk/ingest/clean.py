@@ -8,7 +8,7 @@ against its declared schema and writes them atomically, with reconciliation.csv 
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ from exportrisk.ingest.sources import Staged, caat_uk, nl_licences, spreadsheet
 from exportrisk.ingest.staged import StepResult
 from exportrisk.knowledge import evidence, indicators
 from exportrisk.reference import countries
-from exportrisk.schema import LICENCES, REJECTS, TABLES, conform, validate
+from exportrisk.schema import AGGREGATES, LICENCES, REJECTS, TABLES, conform, validate
 
 LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {
     caat_uk.NAME: caat_uk.stage,
@@ -34,6 +34,13 @@ class CleanResult:
     rejects: pd.DataFrame
     reconciliation: pd.DataFrame
     skipped: list[str]
+    unread: list[str] = field(default_factory=list)  # folders of data/raw/ no registry row or mapping covers
+
+    @property
+    def emptied(self) -> pd.DataFrame:
+        """Raw files with records of which none was kept: the mapping or the file is wrong, not the rows."""
+        recon = self.reconciliation
+        return recon[(recon["raw_rows"] > 0) & (recon["clean_rows"] == 0)]
 
     @property
     def licences(self) -> pd.DataFrame:
@@ -46,35 +53,74 @@ def clean_staged(
     today: pd.Timestamp,
     out: StepResult,
     names: countries.CountryMapping | None = None,
+    table: str = "licences",
 ) -> list[pd.DataFrame]:
-    """Finalise each raw file of a licence source into licence lines, collecting rejects and row counts."""
+    """Finalise each raw file of a licence source into lines, collecting rejects and row counts."""
     finalise = licences.finalise
     return [
-        out.record(part, source, "licences", *finalise(part.rows, part.raw, source, part.columns, today, names))
+        out.record(part, source, table, *finalise(part.rows, part.raw, source, part.columns, today, names, table))
         for part in staged
     ]
 
 
-def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
-    out = StepResult()
-    lines = [LICENCES.empty()]
-    # Researchers' own spreadsheets: any other folder with a mapping file, read by its declarations.
-    spreadsheets = sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}"))
+def mapped_folders(raw_dir: Path) -> list[Path]:
+    """Licence folders read through a mapping: researchers' own (an exportrisk.yaml inside) and registry sources
+    whose mapping is in the package's or the project's metadata/mappings/."""
+    own = sorted(p.parent for p in raw_dir.glob(f"*/{spreadsheet.MAPPING_FILE}"))
     downloaded = {n for n, s in registry.sources().items() if not s.base_url.startswith(registry.PACKAGED)}
-    for folder in spreadsheets:  # the curated folder is a registered spreadsheet source
+    for folder in own:  # the curated folder is a registered spreadsheet source, copied from the package
         if folder.name in LICENCE_SOURCES or folder.name in downloaded:
             raise InputError(folder / spreadsheet.MAPPING_FILE, "folder name is a registry source's: rename the folder")
+    registered = [
+        raw_dir / s.name for s in registry.sources().values() if s.kind == "licences" and s.name not in LICENCE_SOURCES
+    ]
+    return sorted(own + registered)
+
+
+def clean_mapped(folder: Path, today: pd.Timestamp, out: StepResult) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """One mapped folder's licence lines and aggregates (each YAML document of its mapping is one or the other)."""
+    lines, totals = [], []
+    for spec in spreadsheet.load_folder_specs(folder):
+        staged = spreadsheet.stage(folder, [spec])
+        if spec.aggregate is None:
+            lines += clean_staged(staged, folder.name, today, out, spec.countries)
+        else:
+            parts = clean_staged(staged, folder.name, today, out, spec.countries, "aggregates")
+            totals += [licences.as_aggregates(p, spec.aggregate) for p in parts]
+    return lines, totals
+
+
+def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
+    out = StepResult()
+    lines, totals = [LICENCES.empty()], [AGGREGATES.empty()]
+    mapped = mapped_folders(raw_dir)
     for name, stage in sorted(LICENCE_SOURCES.items()):
         folder = raw_dir / name
         if folder.is_dir():
             lines += clean_staged(stage(folder), name, today, out)
         else:
             out.skipped.append(name)
-    for folder in spreadsheets:
-        spec = spreadsheet.load_spec(folder)
-        lines += clean_staged(spreadsheet.stage(folder, spec), folder.name, today, out, spec.countries)
+    for folder in mapped:
+        if not folder.is_dir():
+            out.skipped.append(folder.name)
+            continue
+        found, counted = clean_mapped(folder, today, out)
+        lines += found
+        totals += counted
     out.tables["licences"] = pd.concat(lines, ignore_index=True)  # each part is conformed already
+    out.tables["aggregates"] = pd.concat(totals, ignore_index=True)
     return out
+
+
+def unread_folders(raw_dir: Path) -> list[str]:
+    """Folders of data/raw/ that nothing reads: neither registered nor holding a mapping file."""
+    known = set(registry.sources()) | set(LICENCE_SOURCES)
+    folders = sorted(p for p in raw_dir.iterdir() if p.is_dir()) if raw_dir.is_dir() else []
+    return [
+        f.name
+        for f in folders
+        if f.name not in known and not f.name.startswith(".") and not (f / spreadsheet.MAPPING_FILE).is_file()
+    ]
 
 
 STEPS: list[Callable[[Path, pd.Timestamp], StepResult]] = [
@@ -134,4 +180,4 @@ def clean(raw_dir: Path, processed_dir: Path, today: dt.date | None = None) -> C
     write_parquet(all_rejects, processed_dir / "rejects.parquet")
     with atomic_path(processed_dir / "reconciliation.csv") as tmp:
         recon.to_csv(tmp, index=False, lineterminator="\n")
-    return CleanResult(tables, all_rejects, recon, skipped)
+    return CleanResult(tables, all_rejects, recon, skipped, unread_folders(raw_dir))

@@ -9,10 +9,11 @@ the two tables.
 
 import pandas as pd
 
+from exportrisk.ingest import registry
 from exportrisk.ingest.parse import per_unique
 from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
 from exportrisk.reference import controlcodes, countries
-from exportrisk.schema import LICENCES, conform
+from exportrisk.schema import AGGREGATES, LICENCES, conform
 
 REQUIRED = {"licence_id": "licence id", "decision_date": "decision date", "destination_raw": "destination"}
 BUSINESS = [c for c in LICENCES.columns if c not in ("line_no", "source", "source_file", "source_row")]
@@ -52,17 +53,20 @@ def explode_destinations(
     names = names or countries.source_mapping(source)
     mapping = names.entries
     ok = staged["reject_reason"].isna()
-    resolved = countries.resolve(staged.loc[ok, "destination_raw"], mapping)
+    cells = staged["destination_list"] if "destination_list" in staged else staged["destination_raw"]
+    resolved = countries.resolve(cells[ok], mapping)
     resolved.index = staged.index[ok][resolved.pop("row").to_numpy()]
     unknown = resolved.index[resolved["destination_type"].isna()]
     hint = f": add it to {names.origin}"
-    mark(
-        staged,
-        staged.index.isin(unknown),
-        "unknown_country",
-        column,
-        lambda idx: "unknown destination " + quote(staged.loc[idx, "destination_raw"]) + hint,
-    )
+
+    def message(idx: pd.Index) -> pd.Series:
+        """Name the part no mapping knows, and the cell as published when the cell lists several."""
+        published = staged.loc[idx, "destination_raw"]
+        parts = per_unique(cells[idx], lambda c: countries.unknown_part(c, mapping))
+        whole = parts.eq(cells[idx].str.strip())
+        return "unknown destination " + quote(parts) + (" in " + quote(published)).mask(whole, "") + hint
+
+    mark(staged, staged.index.isin(unknown), "unknown_country", column, message)
     if "transit_raw" in staged:
         transit = staged["transit_raw"].astype("string").str.strip().replace("", pd.NA)
         entries = {t: mapping.get(countries.normalise(t)) for t in transit.dropna().unique()}
@@ -79,7 +83,7 @@ def explode_destinations(
 
 def explode_codes(lines: pd.DataFrame) -> pd.DataFrame:
     """One row per control code named in the cell, classified by the taxonomy."""
-    raw = lines["control_code_raw"]
+    raw = lines.pop("control_code_list") if "control_code_list" in lines else lines["control_code_raw"]
     if any(len(controlcodes.split_codes(r)) > 1 for r in raw.dropna().unique()):
         lines = lines.assign(code_part=per_unique(raw, controlcodes.split_codes)).explode("code_part")
     else:  # the common case, one code per cell: no need to explode
@@ -94,6 +98,12 @@ def explode_codes(lines: pd.DataFrame) -> pd.DataFrame:
     return lines
 
 
+def filled(lines: pd.DataFrame, column: str, value: str) -> pd.Series:
+    """A text column with its blanks (or all of it, where a source has no such column) set to ``value``."""
+    current = lines[column] if column in lines else pd.Series(pd.NA, index=lines.index)
+    return current.astype("string").fillna(value)
+
+
 def finalise(
     staged: pd.DataFrame,
     raw: pd.DataFrame,
@@ -101,8 +111,9 @@ def finalise(
     columns: dict[str, str],
     today: pd.Timestamp,
     names: countries.CountryMapping | None = None,
+    table: str = "licences",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split staged rows (index aligned with ``raw``) into canonical licence lines and rejects."""
+    """Split staged rows (index aligned with ``raw``) into canonical licence lines and rejects (for ``table``)."""
     staged = staged.copy()
     check_values(staged, columns, today)
     staged["licence_id"] = source + ":" + staged["licence_id"].astype("string").str.strip()
@@ -115,5 +126,15 @@ def finalise(
     lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1
     # The index is still the raw row's: lines exploded from one row share its published value.
     lines["value_shared_by"] = lines.index.value_counts().reindex(lines.index).to_numpy()
+    lines["decision_date_precision"] = filled(lines, "decision_date_precision", "day")
+    about = registry.sources().get(source)
+    if about is not None:  # a registry source's rows cite it and carry its terms
+        lines["source_citation"] = filled(lines, "source_citation", about.citation)
+        lines["source_terms"] = filled(lines, "source_terms", about.licence)
     rejected = staged[staged["reject_reason"].notna()]
-    return conform(lines, LICENCES), rejects_from(rejected, raw, "licences")
+    return conform(lines, LICENCES), rejects_from(rejected, raw, table)
+
+
+def as_aggregates(lines: pd.DataFrame, granularity: str) -> pd.DataFrame:
+    """Lines read from a sheet of published totals, as aggregates: never counted as licences."""
+    return conform(lines.rename(columns={"licence_id": "aggregate_id"}).assign(granularity=granularity), AGGREGATES)

@@ -49,6 +49,7 @@ def to_number(values: pd.Series, dtype: str = "Float64") -> pd.Series:
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+ISO_TIME = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}"
 DATE_PARTS = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})\s*$")
 
 
@@ -70,8 +71,13 @@ def parse_dates(values: pd.Series, order: str) -> pd.Series:
         serial = pd.to_numeric(values, errors="coerce")
         serial = serial.where((serial > 0) & (serial < 2_958_466))
         return (EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).astype("datetime64[ms]")
-    if order == "ISO":  # the fast path for large, clean sources
-        return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").astype("datetime64[ms]")
+    if order == "ISO":  # the fast path for large, clean sources; then dates with a time of day (XLSX date cells)
+        dates = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").astype("datetime64[ms]")
+        timed = dates.isna() & values.astype("string").str.match(ISO_TIME).fillna(False).astype(bool)
+        if timed.any():
+            read = pd.to_datetime(values[timed].str.slice(0, 19), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+            dates[timed] = read.astype("datetime64[ms]")
+        return dates
     p = date_parts(values)
     if order == "DMY":
         return from_parts(p["c"], p["b"], p["a"])

@@ -24,12 +24,12 @@ import yaml
 
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
+from exportrisk.ingest import registry
 from exportrisk.ingest.files import read_csv_text
 from exportrisk.ingest.parse import per_unique, to_number
-from exportrisk.ingest.registry import sources
 from exportrisk.ingest.rejects import malformed_rejects, mark, quote
+from exportrisk.ingest.sheets import XLSX_SUFFIXES, read_xlsx
 from exportrisk.ingest.sources import freedomhouse, require_columns, source_file
-from exportrisk.ingest.sources.spreadsheet import XLSX_SUFFIXES, read_xlsx
 from exportrisk.ingest.staged import StepResult
 from exportrisk.reference import countries
 from exportrisk.schema import INDICATORS, REJECTS, conform
@@ -267,8 +267,7 @@ def stage(raw: RawCells, spec: IndicatorSpec, fs: FileSpec, releases: pd.DataFra
     """
     out = raw.cells.copy()
     names = out["country_raw"]
-    mapping = countries.load_mapping(spec.source)
-    origin = f"exportrisk/metadata/countries/{spec.source}.csv"
+    mapping, origin = countries.source_mapping(spec.source)
     kind = per_unique(names, lambda n: getattr(mapping.get(countries.normalise(n)), "destination_type", None))
     out["country_code"] = per_unique(
         names, lambda n: getattr(mapping.get(countries.normalise(n)), "country_code", None)
@@ -396,10 +395,19 @@ def build(raw_dir: Path, specs: dict[str, IndicatorSpec], releases: pd.DataFrame
     return out
 
 
+def spec_for(source: str) -> IndicatorSpec:
+    """A registered indicator source's spec, from the package's metadata or the project's (registry.metadata_path)."""
+    return load_spec(registry.metadata_path("indicators", f"{source}.yaml"), source)
+
+
+def indicator_specs() -> dict[str, IndicatorSpec]:
+    """The spec of every registered indicator source."""
+    return {s.name: spec_for(s.name) for s in registry.sources().values() if s.kind == "indicators"}
+
+
 def clean_indicators(raw_dir: Path, _today: pd.Timestamp) -> StepResult:
     """The cleaning step: every registered indicator source, read through its mapping."""
-    names = [s.name for s in sources().values() if s.kind == "indicators"]
-    return build(raw_dir, {n: load_spec(SPEC_DIR / f"{n}.yaml", n) for n in names}, load_releases())
+    return build(raw_dir, indicator_specs(), load_releases())
 
 
 def indicators_as_of_many(

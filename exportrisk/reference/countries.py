@@ -12,12 +12,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pycountry
 
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
+from exportrisk.ingest import registry
 
 COUNTRY_DIR = METADATA_DIR / "countries"
 # Codes ISO leaves to users that sources need: Kosovo (as the EU and World Bank use it).
@@ -91,18 +93,31 @@ def over_iso(entries: dict[str, Entry]) -> dict[str, Entry]:
     return {**iso_names(), **entries}
 
 
-@functools.cache
-def load_mapping(source: str) -> dict[str, Entry]:
-    """The committed mapping of one source, over the exact ISO names."""
-    path = COUNTRY_DIR / f"{source}.csv"
-    if not path.exists():
-        return over_iso({})
+def read_mapping(path: Path) -> dict[str, Entry]:
     with path.open(encoding="utf-8", newline="") as fh:
-        return over_iso(parse_mapping(list(csv.DictReader(fh)), str(path)))
+        return parse_mapping(list(csv.DictReader(fh)), str(path))
 
 
-@dataclass(frozen=True)
-class CountryMapping:
+@functools.cache
+def _load_mapping(source: str, project: Path, stamp: int | None) -> dict[str, Entry]:
+    package = COUNTRY_DIR / f"{source}.csv"
+    entries = read_mapping(package) if package.exists() else {}
+    if stamp is not None:
+        for i, (name, entry) in enumerate(read_mapping(project).items(), start=2):
+            if entries.get(name, entry) != entry:
+                message = f"{name!r} is mapped differently in the package's exportrisk/metadata/countries/{source}.csv"
+                raise InputError(project, message, row=i, column="name")
+            entries[name] = entry
+    return over_iso(entries)
+
+
+def load_mapping(source: str) -> dict[str, Entry]:
+    """The committed mapping of one source (the package's and the project's metadata/countries/), over ISO names."""
+    project = registry.project_metadata() / "countries" / f"{source}.csv"
+    return _load_mapping(source, project, project.stat().st_mtime_ns if project.is_file() else None)
+
+
+class CountryMapping(NamedTuple):
     """The names a source is resolved with, and where a missing name is to be added (named in rejects)."""
 
     entries: dict[str, Entry]
@@ -110,8 +125,9 @@ class CountryMapping:
 
 
 def source_mapping(source: str) -> CountryMapping:
-    """The committed mapping of a registry source."""
-    return CountryMapping(load_mapping(source), f"exportrisk/metadata/countries/{source}.csv")
+    """The committed mapping of a registry source; new names go to the package's file, or the project's for its own."""
+    base = "metadata" if registry.is_project_source(source) else "exportrisk/metadata"
+    return CountryMapping(load_mapping(source), f"{base}/countries/{source}.csv")
 
 
 def split_destination(raw: str, mapping: dict[str, Entry]) -> tuple[list[Entry], Entry | None] | None:
@@ -137,6 +153,15 @@ def split_destination(raw: str, mapping: dict[str, Entry]) -> tuple[list[Entry],
     if len(names) < 2 or any(e is None for e in entries):
         return None
     return list(dict.fromkeys(entries)), transit  # type: ignore[arg-type]
+
+
+def unknown_part(raw: str, mapping: dict[str, Entry]) -> str:
+    """The first name of a destination cell that no mapping knows, as published (the cell if it is one name)."""
+    named = VIA.split(raw.strip())
+    parts = [p for cell in named for p in re.split(LIST_SEPARATORS.pattern, cell, flags=re.IGNORECASE) if p]
+    if len(parts) < 2 or normalise(raw) in mapping:
+        return raw.strip()
+    return next((p for p in parts if normalise(p) not in mapping), raw.strip())
 
 
 def resolve(raw: pd.Series, mapping: dict[str, Entry]) -> pd.DataFrame:

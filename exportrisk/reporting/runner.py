@@ -51,9 +51,8 @@ from exportrisk import config
 from exportrisk.errors import InputError
 from exportrisk.ingest.fetch import MANIFEST, sha256
 from exportrisk.ingest.files import atomic_path, write_json
-from exportrisk.ingest.registry import sources
 from exportrisk.ingest.sources import pegasus_victims, read_source_csv
-from exportrisk.knowledge.indicators import SPEC_DIR, load_spec
+from exportrisk.knowledge.indicators import indicator_specs
 from exportrisk.reference import pseudonyms
 from exportrisk.reference.entities import fold
 from exportrisk.reporting import sections as reports
@@ -126,9 +125,8 @@ def read_manifests(raw: Path) -> dict[str, dict]:
 @functools.cache
 def indicator_titles() -> dict[str, str]:
     titles = {}
-    for name, source in sources().items():
-        if source.kind == "indicators":
-            titles.update({c: i.title for c, i in load_spec(SPEC_DIR / f"{name}.yaml", name).indicators.items()})
+    for spec in indicator_specs().values():
+        titles.update({c: i.title for c, i in spec.indicators.items()})
     return titles
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from exportrisk.ingest.files import atomic_path
 from exportrisk.ingest.parse import per_unique
-from exportrisk.knowledge.indicators import SPEC_DIR, indicators_as_of_many, load_spec
+from exportrisk.knowledge.indicators import indicators_as_of_many, spec_for
 from exportrisk.schema import BANDS, CHECKS, conform, validate
 from exportrisk.scoring import score as scoring
 
@@ -164,7 +164,7 @@ def interception_not_free_value(
         & licences["surveillance_type"].isin(INTERCEPTION_TYPES)
         & licences["currency_code"].eq("GBP")
     ].reset_index(drop=True)
-    status = load_spec(SPEC_DIR / "freedomhouse.yaml", "freedomhouse").indicators["fh_status"]
+    status = spec_for("freedomhouse").indicators["fh_status"]
     queries = pd.DataFrame(
         {"country_code": uk["destination_country_code"], "date": uk["decision_date"].dt.normalize(), "row": uk.index}
     )

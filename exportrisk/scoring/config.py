@@ -17,8 +17,7 @@ import yaml
 
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
-from exportrisk.ingest.registry import sources
-from exportrisk.knowledge.indicators import SPEC_DIR, checked_keys, load_spec
+from exportrisk.knowledge.indicators import checked_keys, indicator_specs
 from exportrisk.reference.controlcodes import classify_code
 from exportrisk.schema import (
     BANDS,
@@ -231,12 +230,7 @@ def check_config(cfg: ScoringConfig, path: Path) -> ScoringConfig:
         _within(weights, where, path, high=1)
         _sums_to_one(weights, where, path)
     _require(d.max_years_behind >= 0, path, "destination.max_years_behind must not be negative")
-    declared = {
-        code
-        for name, source in sources().items()
-        if source.kind == "indicators"
-        for code in load_spec(SPEC_DIR / f"{name}.yaml", name).indicators
-    }
+    declared = {code for spec in indicator_specs().values() for code in spec.indicators}
     for name, m in d.measures.items():
         _require(len(m.readings) > 0, path, f"destination.measures.{name}.readings is empty")
         for i, r in enumerate(m.readings):

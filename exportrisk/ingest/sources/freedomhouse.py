@@ -14,7 +14,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from exportrisk.errors import InputError
-from exportrisk.ingest.sources.spreadsheet import cell_text
+from exportrisk.ingest.sheets import cell_text
 
 HEADER_ROWS = 3
 NAMES = "A"  # the column of country and territory names
