@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from exportrisk import cli
 from exportrisk.config import CURATED_DIR, PACKAGE_DIR
 from exportrisk.errors import InputError
 from exportrisk.ingest import mapping
@@ -599,3 +600,21 @@ def test_a_multi_country_cell_names_the_unknown_part_and_stays_as_published(raw:
     assert [json.loads(r)["country"] for r in result.rejects["raw_values"]] == [r[2] for r in rows[:3]]
     kept = result.licences[["destination_raw", "destination_country_code"]].values.tolist()
     assert kept == [["Philippines\nPeru", "PHL"], ["Philippines\nPeru", "PER"]]
+
+
+def test_a_file_whose_every_row_is_rejected_fails_the_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "data" / "raw"
+    write_source(raw, "good", MAPPING, {"licences.csv": CSV})
+    write_source(raw, "bad", MAPPING, {"licences.csv": "id,date,country\nA1,04/03/2021,Mexico\nA2,x,Peru\n"})
+    (raw / "unmapped").mkdir()
+    (raw / "unmapped" / "answer.xlsx").write_bytes(xlsx([["id"], ["A1"]]))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXPORTRISK_ROOT", str(tmp_path))
+        assert cli.main(["clean"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "warning: data/raw/unmapped/ is not read: no registry row and no exportrisk.yaml "
+        "(draft one with `exportrisk map data/raw/unmapped/<file>`)",
+        "error: bad/licences.csv: all 2 rows rejected (see rejects.parquet)",
+    ]
+    assert (tmp_path / "data" / "processed" / "licences.parquet").is_file()  # the good source is still cleaned
