@@ -58,8 +58,8 @@ def test_load_builds_a_missing_table_from_the_raw_data_present_and_says_so(
         "er.load: scores is not built yet: running clean, score on data/raw/"
     )
     not_fetched = (
-        "caat-uk, citizenlab-finfisher-scan, citizenlab-planet-netsweeper, fariss-lhrs, freedomhouse, nl-licences, "
-        "pegasus-victims"
+        "caat-uk, citizenlab-finfisher-scan, citizenlab-planet-netsweeper, fariss-lhrs, fi-saferglobe-arms-exports, "
+        "freedomhouse, nl-licences, pegasus-victims"
     )
     assert f"(curated, pts; not fetched: {not_fetched}" in out
     assert {p.name for p in processed.glob("*.parquet")} == {
