@@ -58,6 +58,53 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 1 if len(result.emptied) else 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from exportrisk.ingest import draft
+    from exportrisk.ingest.files import atomic_path
+    from exportrisk.ingest.mapping import MAPPING_FILE
+
+    path = Path(args.file).resolve()
+    found = draft.draft(path, args.sheet, args.licensing_country)
+    if args.write:
+        target = path.parent / MAPPING_FILE
+        if target.exists():
+            raise InputError(target, "exists already: review it, or move it away to draft a new one")
+        with atomic_path(target) as tmp:
+            tmp.write_text(found.text, encoding="utf-8")
+        print(f"map: wrote {target}")
+    else:
+        print(found.text, end="")
+    for line in found.review:
+        print(f"review: {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_check_source(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from exportrisk.ingest.clean import check_source
+
+    folder = Path(args.folder).resolve()
+    if not folder.is_dir():
+        raise InputError(folder, "not a folder (give data/raw/<source>/)")
+    recon, rejects = check_source(folder, pd.Timestamp.today().normalize())
+    for row in recon.itertuples():
+        print(f"{row.source_file}: {row.raw_rows} raw rows = {row.clean_rows} kept + {row.rejected_rows} rejected")
+    for reason, group in rejects.groupby("reason_code", observed=True, sort=False):
+        first = group.iloc[0]
+        column = f", column {first['column_name']!r}" if pd.notna(first["column_name"]) else ""
+        where = f"{first['source_file']} row {first['source_row']}{column}"
+        print(f"  {reason}: {len(group)} row(s), e.g. {where}: {first['message']}")
+    if not recon["reconciled"].all():
+        raise InputError(folder, "raw rows do not reconcile with kept and rejected rows (a bug)")
+    emptied = recon[(recon["raw_rows"] > 0) & (recon["clean_rows"] == 0)]
+    if len(emptied):
+        raise InputError(
+            emptied["source_file"].iloc[0], f"all {emptied['raw_rows'].iloc[0]} rows rejected: check the mapping"
+        )
+    return 1 if args.strict and len(rejects) else 0
+
+
 def scoring_config(args: argparse.Namespace) -> Path:
     from exportrisk.scoring import score as scoring
 
@@ -218,6 +265,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "fetch": (cmd_fetch, "download the public sources into data/raw/ (or copy them from a mirror)"),
     "clean": (cmd_clean, "turn data/raw/ into validated tables in data/processed/"),
+    "map": (
+        cmd_map,
+        "draft a spreadsheet's exportrisk.yaml: header, columns, dates, separators, names to review",
+    ),
+    "check-source": (cmd_check_source, "dry-run a source folder's mapping: reconciliation and top reject reasons"),
     "score": (cmd_score, "score every licence into data/processed/scores.parquet and score_lines.parquet"),
     "sensitivity": (cmd_sensitivity, "perturb the scoring weights: how often each licence keeps its band"),
     "checks": (cmd_checks, "check the scores against refusals, named spyware operators and published figures"),
@@ -253,6 +305,14 @@ def parser() -> argparse.ArgumentParser:
             )
         if name == "fetch":
             sp.add_argument("--source", action="append", help="only this source (repeatable)")
+        if name == "map":
+            sp.add_argument("file", help="the CSV or XLSX file, e.g. data/raw/<source>/<file>.xlsx")
+            sp.add_argument("--sheet", help="XLSX: the sheet to read (default: the one with most rows)")
+            sp.add_argument("--licensing-country", metavar="ISO3", help="the state that decided the licences")
+            sp.add_argument("--write", action="store_true", help="write exportrisk.yaml beside the file")
+        if name == "check-source":
+            sp.add_argument("folder", help="the source folder, e.g. data/raw/<source>/")
+            sp.add_argument("--strict", action="store_true", help="exit 1 when any row is rejected")
         if name in ("score", "sensitivity", "checks", "screen"):
             sp.add_argument(
                 "--config",

@@ -112,6 +112,15 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     return out
 
 
+def check_source(folder: Path, today: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Dry-run one mapped folder: its reconciliation and rejects, nothing written (``exportrisk check-source``)."""
+    out = StepResult()
+    lines, totals = clean_mapped(folder, today, out)
+    rejects = conform(pd.concat([REJECTS.empty(), *out.rejects], ignore_index=True), REJECTS)
+    rejects = rejects.sort_values(["source_file", "source_row"], ignore_index=True)
+    return reconcile(out.raw_rows, lines + totals, rejects), rejects
+
+
 def unread_folders(raw_dir: Path) -> list[str]:
     """Folders of data/raw/ that nothing reads: neither registered nor holding a mapping file."""
     known = set(registry.sources()) | set(LICENCE_SOURCES)
