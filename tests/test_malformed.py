@@ -108,12 +108,75 @@ CASES = {
         "{dir}/exportrisk.yaml, row 13: key 'countries.Holland': 'NLX' is not an ISO 3166 alpha-3 code"
     ),
     "yaml_syntax": Fails("{dir}/exportrisk.yaml, row 11: not valid YAML: expected ',' or '}', but got ':'"),
+    # issue 10: a ministry's workbook as measured, and the mapping's newer keys
+    "xlsx_dates_with_time": Works([("T1", "MEX", 100.0), ("T2", "OMN", 200.0)]),
+    "na_date_year_fallback": Works([("A1", "MEX", 1000.0), ("A2", "PER", 500.0)]),
+    "na_date_without_year": Rejects(
+        3,
+        "unparseable_date",
+        "date",
+        "decision date 'N/A' cannot be read as YYYY-MM-DD, and column 'year' gives no year to fall back on",
+        1,
+    ),
+    "na_value_declared_missing": Works([("A1", "MEX", 1000.0), ("A2", "PER", pd.NA)]),
+    "multi_country_unknown_part": Rejects(
+        3,
+        "unknown_country",
+        "country",
+        "unknown destination 'Brunei' in 'Philippines, Brunei': add it to the countries: section of "
+        "multi_country_unknown_part/exportrisk.yaml",
+        1,
+    ),
+    "unknown_licence_type": Rejects(
+        3,
+        "unknown_category",
+        "type",
+        "licence type 'open general' is not one of individual, global, open, general: add it to the map of "
+        "columns.licence_type in exportrisk.yaml",
+        1,
+    ),
+    "bad_currency_cell": Rejects(3, "unparseable_value", "cur", "currency 'euro' is not an ISO 4217 code", 1),
+    "missing_licensing_country": Rejects(3, "missing_value", "state", "no licensing country", 1),
+    "dmy_dates": Works([("A1", "MEX", 1000.0), ("A2", "PER", 500.0)]),
+    "excel_serial_as_text": Works([("A1", "MEX", 1000.0)]),
+    "tab_delimited": Works([("A1", "MEX", 1000.0)]),
+    "newline_in_cell": Works([("A1", "MEX", 1000.0)]),
+    "spaces_around_names": Works([("A1", "MEX", 1000.0)]),
+    "data_file_missing": Fails("{dir}/more.csv: file named in exportrisk.yaml is missing"),
+    "xlsx_no_such_sheet": Fails("{dir}/licences.xlsx: no sheet 'Vergunningen' (sheets: Licences)"),
+    "yaml_bad_currency": Fails("{dir}/exportrisk.yaml, row 3: key 'currency': 'EURO' is not an ISO 4217 currency code"),
+    "yaml_bad_licence_kind": Fails(
+        "{dir}/exportrisk.yaml, row 5: key 'licence_kind': 'sale' is not one of export, transit"
+    ),
+    "yaml_header_row_in_csv": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'header_row': applies to XLSX files only: a CSV's header must be its "
+        "first line"
+    ),
+    "yaml_same_marks": Fails(
+        "{dir}/exportrisk.yaml, row 10: key 'columns.value.thousands': must differ from the decimal mark"
+    ),
+    "yaml_split_on_a_date": Fails(
+        "{dir}/exportrisk.yaml, row 7: key 'columns.decision_date.split': unknown key (allowed: column, value, "
+        "format, year)"
+    ),
+    "yaml_unknown_encoding": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'encoding': 'klingon' is not an encoding Python knows"
+    ),
+    "yaml_xls_file": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'file': 'licences.xls' is not a CSV or XLSX file (save older .xls "
+        "files as .xlsx)"
+    ),
+    "yaml_year_column_missing": Fails(
+        "{dir}/licences.csv, row 1, column 'Vuosi': column named by columns.decision_date in exportrisk.yaml is "
+        "missing (found: id, date, country, code, value, decision)"
+    ),
 }
 FATAL = [case for case, outcome in CASES.items() if isinstance(outcome, Fails)]
 
 
 def test_corpus_is_complete() -> None:
-    """Every folder of the corpus has an expected outcome, and every expected outcome a folder."""
+    """Every folder of the corpus has an expected outcome, and every expected outcome a folder (40 or more)."""
+    assert len(CASES) >= 40
     assert sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and p.name != "__pycache__") == sorted(CASES)
 
 
@@ -187,3 +250,19 @@ def test_cli_cleans_the_other_cases(case: str, project: Path, capsys: pytest.Cap
     out = capsys.readouterr().out
     assert f"{case}/licences." in out
     assert pd.read_parquet(project / "data" / "processed" / "licences.parquet")["source"].eq(case).any()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_check_source_exit_codes(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """0: every row kept; 1: some rejected (with --strict); 2: unusable, in one line."""
+    folder = project_with(tmp_path, case) / "data" / "raw" / case
+    outcome = CASES[case]
+    code = cli.main(["check-source", str(folder), "--strict"])
+    out, err = capsys.readouterr()
+    if isinstance(outcome, Fails):
+        assert (code, err) == (2, f"error: {outcome.text(folder)}\n")
+    elif isinstance(outcome, Rejects):
+        assert code == 1 and f"{outcome.reason}: 1 row(s), e.g. {case}/licences." in out
+        assert cli.main(["check-source", str(folder)]) == 0
+    else:
+        assert code == 0 and " 0 rejected\n" in out
