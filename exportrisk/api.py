@@ -37,7 +37,7 @@ Day = pd.Timestamp | dt.date | str
 # The step that writes each processed table, in the order they depend on each other: scoring, the weight
 # sensitivity and the checks all read the cleaned tables. What each step runs is in RUNS.
 STEPS: dict[str, tuple[str, ...]] = {
-    "clean": ("licences", "rejects", "indicators", "evidence", "entities", "relations"),
+    "clean": ("licences", "aggregates", "rejects", "indicators", "evidence", "entities", "relations"),
     "score": ("scores", "score_lines"),
     "sensitivity": ("sensitivity", "sensitivity_summary"),
     "checks": ("checks",),

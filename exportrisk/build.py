@@ -31,7 +31,7 @@ from exportrisk.reporting import sections as reports
 
 STATE = ".build-state.json"
 DATA_FOLDERS = ("metadata", "styles")  # read by the code at run time: part of its version
-CLEAN_OUTPUTS = ("licences", "rejects", "indicators", "evidence", "entities", "relations")
+CLEAN_OUTPUTS = ("licences", "aggregates", "rejects", "indicators", "evidence", "entities", "relations")
 SCORE_INPUTS = ("licences", "indicators", "evidence", "entities", "relations")
 REPORT_INPUTS = ("licences", "score_lines", "indicators", "evidence", "entities")
 

@@ -758,8 +758,8 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         LICENCES,
-        AGGREGATES,
         REJECTS,
+        AGGREGATES,
         INDICATORS,
         EVIDENCE,
         ENTITIES,

@@ -64,7 +64,16 @@ def test_load_builds_a_missing_table_from_the_raw_data_present_and_says_so(
     assert f"(curated, pts; not fetched: {not_fetched}" in out
     assert {p.name for p in processed.glob("*.parquet")} == {
         f"{t}.parquet"
-        for t in ("licences", "rejects", "indicators", "evidence", "entities", "relations", *er.api.STEPS["score"])
+        for t in (
+            "licences",
+            "aggregates",
+            "rejects",
+            "indicators",
+            "evidence",
+            "entities",
+            "relations",
+            *er.api.STEPS["score"],
+        )
     }
     assert (
         set(scores["licence_id"])

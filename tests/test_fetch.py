@@ -6,7 +6,6 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,7 +65,7 @@ def server(tmp_path: Path, shared_datasets: Path) -> Iterator[Server]:
 
 
 def served_pts(server: Server):
-    return replace(sources()["pts"], base_url=server.url)
+    return sources()["pts"].model_copy(update={"base_url": server.url})
 
 
 def test_mirror_fetch_records_provenance_and_matches_registry(tmp_path, shared_datasets):
@@ -108,7 +107,7 @@ def test_failed_download_says_why_and_writes_nothing(tmp_path, server):
 
 
 def test_unreachable_host_is_reported(tmp_path, server):
-    closed = replace(sources()["pts"], base_url=server.url)
+    closed = sources()["pts"].model_copy(update={"base_url": server.url})
     server.shutdown()
     server.server_close()  # the port now refuses connections
     result = fetch_source(closed, tmp_path / "raw", None, retries=0, timeout=5)
