@@ -18,6 +18,7 @@ import yaml
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_utf8
 from exportrisk.ingest.sheets import CSV_SUFFIXES, XLSX_SUFFIXES
+from exportrisk.ingest.strictyaml import key_lines
 from exportrisk.reference import countries
 from exportrisk.schema import DESTINATION_TYPES, LICENCES
 
@@ -124,17 +125,6 @@ class Where:
 
     def error(self, key: str, message: str) -> InputError:
         return InputError(self.path, f"key {key!r}: {message}", row=self.lines.get(key))
-
-
-def key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
-    """Line of every key in a composed YAML document, by dotted path ('columns.value.decimal' -> 12)."""
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            name = f"{prefix}{key.value}"
-            lines[name] = key.start_mark.line + 1
-            lines.update(key_lines(value, name + "."))
-    return lines
 
 
 def checked_keys(obj: object, key: str, allowed: tuple[str, ...], required: tuple[str, ...], where: Where) -> dict:
