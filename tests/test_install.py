@@ -93,6 +93,7 @@ def test_a_project_adds_an_indicator_and_a_licence_source_without_touching_the_p
 ) -> None:
     where = subprocess.run(
         [installed / "python", "-c", "import exportrisk, pathlib; print(pathlib.Path(exportrisk.__file__).parent)"],
+        cwd=tmp_path,  # not the checkout, whose exportrisk/ would shadow the installed one
         check=True,
         capture_output=True,
         text=True,
