@@ -97,6 +97,8 @@ REJECT_REASONS = (
     "unknown_category",
     "unknown_entity",
     "inconsistent_values",
+    "conflicting_duplicate",
+    "names_a_person",
 )
 
 LICENCES = Table(

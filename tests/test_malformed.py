@@ -20,7 +20,7 @@ from exportrisk.ingest.clean import clean
 CORPUS = Path(__file__).parent / "fixtures" / "malformed"
 TODAY = dt.date(2024, 6, 1)
 ALLOWED = (
-    "file, sheet, header_row, encoding, delimiter, missing, licensing_country, currency, outcome, licence_kind, "
+    "file, sheet, header_row, encoding, delimiter, missing, years, licensing_country, currency, outcome, licence_kind, "
     "confidence, source_url, citation, terms, aggregate, columns, countries"
 )
 

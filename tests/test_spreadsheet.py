@@ -192,7 +192,7 @@ def test_item_counts_must_be_whole_numbers(raw: Path) -> None:
     result = run(raw)
     assert result.licences["item_count"].tolist() == [3]
     assert result.rejects["message"].tolist() == [
-        "item count '2,5' is not a whole number",
+        "item count '2,5' is not a whole number (with decimal ',')",
         "item count 'many' is not a whole number",
     ]
 
@@ -618,3 +618,94 @@ def test_a_file_whose_every_row_is_rejected_fails_the_clean(tmp_path: Path, caps
         "error: bad/licences.csv: all 2 rows rejected (see rejects.parquet)",
     ]
     assert (tmp_path / "data" / "processed" / "licences.parquet").is_file()  # the good source is still cleaned
+
+
+# --- issue 15: nothing coerced silently in a researcher's data ------------------------------------------
+
+
+def test_undeclared_marks_infinite_and_absurd_amounts_are_rejected_not_coerced(raw: Path) -> None:
+    mapping = MAPPING + "  value: value\n"
+    data = 'id,date,country,value\nA1,2021-03-04,Peru,"1,500"\nA2,2021-03-04,Peru,"1,5"\nA3,2021-03-04,Peru,inf\n'
+    data += 'A4,2021-03-04,Peru,1e309\nA5,2021-03-04,Peru,2e15\nA6,2021-03-04,Peru,"1.234,5"\nA7,2021-03-04,Peru,-0.5\n'
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    result = run(raw)
+    assert result.licences["value"].tolist() == [1500.0]
+    hint = " is not a number (with decimal '.')"
+    assert result.rejects["message"].tolist() == [
+        "value '1,5'" + hint,
+        "value 'inf' is not a number",  # no digit, so no word on the marks
+        "value '1e309'" + hint,
+        "value '2e15'" + hint,
+        "value '1.234,5'" + hint,
+        "negative value '-0.5'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "cell", "year"),
+    [("DMY", "04/03/21", 21), ("ISO", "0021-03-04", 21), ("ISO", "2999-01-01", 2999)],
+)
+def test_two_digit_and_implausible_years_are_rejected(raw: Path, fmt: str, cell: str, year: int) -> None:
+    mapping = MAPPING.replace("  decision_date: date", f"  decision_date: {{column: date, format: {fmt}}}")
+    write_source(raw, "s", mapping, {"licences.csv": f"id,date,country\nA1,{cell},Peru\n"})
+    result = run(raw)
+    assert result.licences.empty
+    assert result.rejects["message"].tolist() == [
+        f"decision date '{cell}' reads as the year {year}, outside 1900-2100 (declare the source's years: as "
+        "[first, last])"
+    ]
+
+
+def test_a_source_declares_its_plausible_years(raw: Path) -> None:
+    write_source(raw, "s", "years: [2015, 2024]\n" + MAPPING, {"licences.csv": CSV + "A2,2011-05-06,Peru\n"})
+    assert run(raw).rejects["reason_code"].tolist() == ["unparseable_date"]
+
+
+def test_rows_of_one_licence_that_disagree_are_all_rejected_never_merged(raw: Path) -> None:
+    mapping = MAPPING.replace("outcome: issued\n", "") + "  outcome: decision\n"
+    data = "id,date,country,decision\nA1,2021-03-04,Peru,issued\nA1,2021-05-06,Chile,refused\n"
+    data += "A2,2021-03-04,Peru,issued\nA2,2021-03-04,Chile,issued\n"  # one licence, two destinations: fine
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    result = run(raw)
+    assert result.licences["licence_id"].tolist() == ["s:A2", "s:A2"]
+    assert result.rejects[["source_row", "reason_code"]].values.tolist() == [
+        [2, "conflicting_duplicate"],
+        [3, "conflicting_duplicate"],
+    ]
+    assert result.rejects["message"].iloc[0] == (
+        "rows 2, 3 disagree on this licence's decision date, outcome, licensing state or kind: none is kept rather "
+        "than one"
+    )
+
+
+def test_a_victims_name_in_free_text_is_rejected_without_repeating_it(raw: Path) -> None:
+    victims = raw / "pegasus-victims"
+    victims.mkdir(parents=True)
+    header = "name,affiliation,role,operator,disclosed,disclosed_by,forensics_by,attack_result,sources"
+    (victims / "data-pegasus-victims.csv").write_text(f"{header}\nZorblat Quenmire,,Journalist,Mexico,2021-07-18,,,,\n")
+    mapping = MAPPING + "  goods_description: goods\n"
+    data = "id,date,country,goods\nA1,2021-03-04,Peru,IMSI catcher\nA2,2021-03-04,Peru,for tracking Zorblat Q.\n"
+    write_source(raw, "s", mapping, {"licences.csv": data})
+    result = run(raw)
+    assert result.licences["licence_id"].tolist() == ["s:A1"]
+    [reject] = result.rejects.query("source == 's'").itertuples()
+    assert (reject.reason_code, reject.column_name) == ("names_a_person", "goods")
+    assert "zorblat" not in (reject.message + reject.raw_values).casefold()
+
+
+def test_a_formula_without_a_saved_value_is_a_reject_not_a_vanished_row(raw: Path) -> None:
+    rows = [
+        ["id", "date", "country", "value"],
+        ["A1", "2021-03-04", "Peru", 100],
+        ["A2", "2021-03-04", "Peru", "=D2*2"],
+    ]
+    rows.append(["=A2", "=B2", "=C2", "=D2"])  # a row of formulas alone: read for values, it would be empty
+    write_source(raw, "s", MAPPING.replace("licences.csv", "l.xlsx") + "  value: value\n", {"l.xlsx": xlsx(rows)})
+    result = run(raw)
+    assert result.licences["licence_id"].tolist() == ["s:A1"]
+    fix = " is a formula without a saved value: open the file in a spreadsheet program, save it and run again"
+    assert result.rejects[["source_row", "reason_code", "message"]].values.tolist() == [
+        [3, "malformed_row", "cell D3" + fix],
+        [4, "malformed_row", "cell A4" + fix],
+    ]
+    assert result.reconciliation.set_index("source_file").loc["s/l.xlsx", "raw_rows"] == 3

@@ -7,6 +7,7 @@ against its declared schema and writes them atomically, with reconciliation.csv 
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,10 @@ import pandas as pd
 from exportrisk.errors import InputError
 from exportrisk.ingest import licences, registry
 from exportrisk.ingest.files import atomic_path, write_parquet
-from exportrisk.ingest.sources import Staged, caat_uk, nl_licences, spreadsheet
+from exportrisk.ingest.sources import Staged, caat_uk, nl_licences, pegasus_victims, read_source_csv, spreadsheet
 from exportrisk.ingest.staged import StepResult
 from exportrisk.knowledge import evidence, indicators
-from exportrisk.reference import countries
+from exportrisk.reference import countries, pseudonyms
 from exportrisk.schema import AGGREGATES, LICENCES, REJECTS, TABLES, conform, validate
 
 LICENCE_SOURCES: dict[str, Callable[[Path], list[Staged]]] = {
@@ -54,11 +55,19 @@ def clean_staged(
     out: StepResult,
     names: countries.CountryMapping | None = None,
     table: str = "licences",
+    own: bool = False,
 ) -> list[pd.DataFrame]:
-    """Finalise each raw file of a licence source into lines, collecting rejects and row counts."""
-    finalise = licences.finalise
+    """Finalise each raw file of a licence source into lines, collecting rejects and row counts.
+
+    A researcher's ``own`` source has its conflicting duplicates rejected too.
+    """
     return [
-        out.record(part, source, table, *finalise(part.rows, part.raw, source, part.columns, today, names, table))
+        out.record(
+            part,
+            source,
+            table,
+            *licences.finalise(part.rows, part.raw, source, part.columns, today, names, table, own),
+        )
         for part in staged
     ]
 
@@ -77,15 +86,34 @@ def mapped_folders(raw_dir: Path) -> list[Path]:
     return sorted(own + registered)
 
 
-def clean_mapped(folder: Path, today: pd.Timestamp, out: StepResult) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-    """One mapped folder's licence lines and aggregates (each YAML document of its mapping is one or the other)."""
+def victim_names(raw_dir: Path) -> re.Pattern[str] | None:
+    """The pattern finding any part of a Pegasus victim's name, where the project has the victim database."""
+    folder = raw_dir / pegasus_victims.NAME
+    if not (folder / pegasus_victims.FILE).is_file():
+        return None
+    raw, _ = read_source_csv(folder, pegasus_victims.FILE, ["name"])
+    return pseudonyms.name_pattern(raw["name"].str.strip().replace("", pd.NA))
+
+
+def clean_mapped(
+    folder: Path, today: pd.Timestamp, out: StepResult, names: re.Pattern[str] | None = None
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """One mapped folder's licence lines and aggregates (each YAML document of its mapping is one or the other).
+
+    A researcher's own folder (its exportrisk.yaml inside) is checked harder than a registered source: rows of
+    one licence that disagree are rejected, and with ``names`` free-text cells naming a victim are rejected and
+    withheld from the rejects' raw row.
+    """
+    own = (folder / spreadsheet.MAPPING_FILE).is_file()
     lines, totals = [], []
     for spec in spreadsheet.load_folder_specs(folder):
         staged = spreadsheet.stage(folder, [spec])
+        for part in staged if names is not None and own else []:
+            spreadsheet.reject_names(part, names)
         if spec.aggregate is None:
-            lines += clean_staged(staged, folder.name, today, out, spec.countries)
+            lines += clean_staged(staged, folder.name, today, out, spec.countries, own=own)
         else:
-            parts = clean_staged(staged, folder.name, today, out, spec.countries, "aggregates")
+            parts = clean_staged(staged, folder.name, today, out, spec.countries, "aggregates", own)
             totals += [licences.as_aggregates(p, spec.aggregate) for p in parts]
     return lines, totals
 
@@ -94,6 +122,7 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     out = StepResult()
     lines, totals = [LICENCES.empty()], [AGGREGATES.empty()]
     mapped = mapped_folders(raw_dir)
+    names = victim_names(raw_dir)
     for name, stage in sorted(LICENCE_SOURCES.items()):
         folder = raw_dir / name
         if folder.is_dir():
@@ -104,7 +133,7 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
         if not folder.is_dir():
             out.skipped.append(folder.name)
             continue
-        found, counted = clean_mapped(folder, today, out)
+        found, counted = clean_mapped(folder, today, out, names)
         lines += found
         totals += counted
     out.tables["licences"] = pd.concat(lines, ignore_index=True)  # each part is conformed already

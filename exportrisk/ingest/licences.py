@@ -16,6 +16,8 @@ from exportrisk.reference import controlcodes, countries
 from exportrisk.schema import AGGREGATES, LICENCES, conform
 
 REQUIRED = {"licence_id": "licence id", "decision_date": "decision date", "destination_raw": "destination"}
+# What a licence decides once: rows of one licence id that disagree on these cannot both be right.
+DECIDED_ONCE = ["decision_date", "outcome", "licensing_country_code", "licence_kind"]
 BUSINESS = [c for c in LICENCES.columns if c not in ("line_no", "source", "source_file", "source_row")]
 
 
@@ -98,6 +100,25 @@ def explode_codes(lines: pd.DataFrame) -> pd.DataFrame:
     return lines
 
 
+def reject_conflicts(staged: pd.DataFrame) -> None:
+    """Reject every row of a licence id whose rows disagree on its decision (date, outcome, state, kind).
+
+    Merging them would pick one of the values; which one is right is for the researcher to say, so all go to
+    rejects, each naming the other rows.
+    """
+    ok = staged[staged["reject_reason"].isna()]
+    ok = ok[ok["licence_id"].duplicated(keep=False)]  # only rows sharing an id can disagree
+    if ok.empty:
+        return
+    decided = [c for c in DECIDED_ONCE if c in ok]
+    distinct = ok[decided].astype("string").fillna("").agg("|".join, axis=1).groupby(ok["licence_id"]).nunique()
+    clashing = ok["licence_id"].map(distinct).gt(1)
+    rows = ok.loc[clashing, "source_row"].astype("string").groupby(ok.loc[clashing, "licence_id"]).agg(", ".join)
+    what = " disagree on this licence's decision date, outcome, licensing state or kind: none is kept rather than one"
+    message = "rows " + ok.loc[clashing, "licence_id"].map(rows) + what
+    mark(staged, staged.index.isin(ok.index[clashing]), "conflicting_duplicate", None, message)
+
+
 def filled(lines: pd.DataFrame, column: str, value: str) -> pd.Series:
     """A text column with its blanks (or all of it, where a source has no such column) set to ``value``."""
     current = lines[column] if column in lines else pd.Series(pd.NA, index=lines.index)
@@ -112,6 +133,7 @@ def finalise(
     today: pd.Timestamp,
     names: countries.CountryMapping | None = None,
     table: str = "licences",
+    conflicts: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split staged rows (index aligned with ``raw``) into canonical licence lines and rejects (for ``table``)."""
     staged = staged.copy()
@@ -122,6 +144,8 @@ def finalise(
     same = staged[shared].duplicated([c for c in BUSINESS if c in staged], keep="first")
     dupes = same.reindex(staged.index, fill_value=False)
     mark(staged, dupes, "duplicate_row", None, "repeats an earlier row of the same licence exactly")
+    if conflicts:
+        reject_conflicts(staged)
     lines = explode_codes(explode_destinations(staged, source, columns.get("destination_raw"), names))
     lines["line_no"] = lines.groupby("licence_id", sort=False).cumcount() + 1
     # The index is still the raw row's: lines exploded from one row share its published value.

@@ -47,6 +47,7 @@ TOP_KEYS = (
     "encoding",
     "delimiter",
     "missing",
+    "years",
     *DEFAULTS,
     *ABOUT,
     "columns",
@@ -110,6 +111,7 @@ class SourceSpec:
     columns: dict[str, ColumnSpec]
     countries: countries.CountryMapping
     missing: frozenset[str] = frozenset()  # cell texts that mean "not published", read as blank (normalised)
+    years: tuple[int, int] = (1900, 2100)  # plausible years of the source's dates; others are rejected
     citation: str | None = None
     terms: str | None = None
     aggregate: str | None = None  # what one row counts, for sources that publish totals instead of licences
@@ -153,6 +155,13 @@ def scalar(obj: object, key: str, where: Where) -> str:
 def scalars(obj: object, key: str, where: Where) -> list[str]:
     """One value or a list of values, as text."""
     return [scalar(v, f"{key}.{i}", where) for i, v in enumerate(obj if isinstance(obj, list) else [obj])]
+
+
+def year_range(obj: object, where: Where) -> tuple[int, int]:
+    """``years: [first, last]``: the years a source's dates may fall in."""
+    if not (isinstance(obj, list) and len(obj) == 2 and all(isinstance(y, int) for y in obj) and obj[0] <= obj[1]):
+        raise where.error("years", "must be [first, last], two years such as [1990, 2030]")
+    return obj[0], obj[1]
 
 
 def one_of(value: str, allowed: tuple[str, ...] | dict[str, str], key: str, where: Where) -> str:
@@ -296,6 +305,7 @@ def parse_spec(doc: object, where: Where, label: str) -> SourceSpec:
         else None,
         columns=columns,
         missing=frozenset(countries.normalise(m) for m in scalars(top.get("missing", []), "missing", where)),
+        years=year_range(top.get("years", [1900, 2100]), where),
         countries=parse_countries(top.get("countries"), where, f"the countries: section of {label}"),
         **{key: scalar(top[key], key, where) for key in ABOUT if key in top},
     )

@@ -86,13 +86,35 @@ def parse_dates(values: pd.Series, order: str) -> pd.Series:
     raise ValueError(f"unknown date order {order!r}")
 
 
+def bare_amounts(values: pd.Series) -> pd.Series:
+    """Amounts without currency signs and spaces ('€ 1 200' -> '1200')."""
+    return values.astype("string").str.strip().str.replace(r"[€$£\s\u00a0]|EUR|GBP|USD", "", regex=True)
+
+
+def thousands_marks(decimal: str, thousands: str | None) -> list[str]:
+    """The declared thousands separator, or whichever of ',' '.' "'" is not the decimal mark."""
+    return [thousands] if thousands else [s for s in (",", ".", "'") if s != decimal]
+
+
+def amount_shape(values: pd.Series, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    """Whether each amount is written as the marks allow: thousands in groups of three, one decimal mark.
+
+    '1,5' with a decimal point is no number (a decimal comma nobody declared), rather than fifteen.
+    """
+    seps = "".join(re.escape(s) for s in thousands_marks(decimal, thousands))
+    mark = re.escape(decimal)
+    shape = rf"[+-]?(?:\d{{1,3}}(?:[{seps}]\d{{3}})+|\d*)(?:{mark}\d+)?(?:[eE][+-]?\d+)?"
+    text = bare_amounts(values)
+    return text.str.fullmatch(shape).fillna(False).astype(bool) & text.str.contains(r"\d", regex=True).fillna(False)
+
+
 def parse_amounts(values: pd.Series, decimal: str = ".", thousands: str | None = None) -> pd.Series:
     """Read amounts such as '25,740', '1.234,56' (decimal=','), '€ 1 200'; null where unreadable.
 
     Thousands separators default to whichever of ',' '.' ' ' is not the decimal mark.
     """
-    text = values.astype("string").str.strip().str.replace(r"[€$£\s\u00a0]|EUR|GBP|USD", "", regex=True)
-    seps = [thousands] if thousands else [s for s in (",", ".", "'") if s != decimal]
+    text = bare_amounts(values)
+    seps = thousands_marks(decimal, thousands)
     for s in seps:
         text = text.str.replace(s, "", regex=False)
     if decimal != ".":

@@ -30,6 +30,23 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def formula_cells(path: Path, title: str, header_row: int) -> list[tuple[int, int, str]]:
+    """(sheet row, column position, cell) of every formula below the header; most workbooks have none.
+
+    A workbook written by a program rather than saved by a spreadsheet keeps formulas without their results;
+    read for values, such a cell is empty and a row of them would vanish. The raw XML is checked first.
+    """
+    with zipfile.ZipFile(path) as z:
+        if not any(b"<f" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")):
+            return []
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = book[title].iter_rows(min_row=header_row + 1)
+        return [(c.row, c.column - 1, c.coordinate) for row in rows for c in row if c.data_type == "f"]
+    finally:
+        book.close()
+
+
 def read_xlsx(path: Path, sheet: str | None, header_row: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Read one sheet like read_csv_text reads a CSV, numbering rows as the sheet does.
 
@@ -56,20 +73,38 @@ def read_xlsx(path: Path, sheet: str | None, header_row: int) -> tuple[pd.DataFr
         raise InputError(path, "duplicate column name in the header", row=header_row, column=dupe)
     body, numbers = text.iloc[1:], cells.iloc[1:].map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
     filled = body.ne("")
-    record = filled.any(axis=1)
-    extra = record & filled.iloc[:, width:].any(axis=1)
+    source_row = pd.array(body.index + header_row, dtype="Int64")
+    uncached: dict[int, str] = {}
+    for row, col, coordinate in formula_cells(path, ws.title, header_row):
+        if row - header_row < len(cells) and col < cells.shape[1] and cells.iat[row - header_row, col] is None:
+            uncached.setdefault(row, coordinate)
+    formula = pd.Series([int(r) in uncached for r in source_row], index=body.index)
+    record = filled.any(axis=1) | formula
+    extra = record & filled.iloc[:, width:].any(axis=1) & ~formula
     if not record.any():
         raise InputError(path, "file has a header but no data rows", row=header_row)
-    source_row = pd.array(body.index + header_row, dtype="Int64")
     used = filled[extra].iloc[:, ::-1].idxmax(axis=1) + 1  # position of the last filled cell
-    malformed = pd.DataFrame(
-        {
-            "source_row": source_row[extra.to_numpy()],
-            "message": [f"has {n} cells where the header has {width}" for n in used],
-            "text": ["\t".join(row[:n]) for row, n in zip(body[extra].to_numpy().tolist(), used, strict=True)],
-        }
-    )
-    keep = (record & ~extra).to_numpy()
+    fix = "is a formula without a saved value: open the file in a spreadsheet program, save it and run again"
+    malformed = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "source_row": source_row[extra.to_numpy()],
+                    "message": [f"has {n} cells where the header has {width}" for n in used],
+                    "text": ["\t".join(r[:n]) for r, n in zip(body[extra].to_numpy().tolist(), used, strict=True)],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "source_row": source_row[formula.to_numpy()],
+                    "message": [f"cell {uncached[int(r)]} {fix}" for r in source_row[formula.to_numpy()]],
+                    "text": ["\t".join(r[:width]) for r in body[formula].to_numpy().tolist()],
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values("source_row", ignore_index=True)
+    keep = (record & ~extra & ~formula).to_numpy()
     frame = body.loc[keep, : width - 1].set_axis(names, axis=1).reset_index(drop=True)
     frame.insert(0, "source_row", source_row[keep])
     native = numbers.loc[keep, : width - 1].set_axis(names, axis=1).reset_index(drop=True)

@@ -6,6 +6,7 @@ mapping``) says how each canonical column is filled; this module reads the cells
 canonical columns. Cells the mapping cannot read become rejects that name the raw value.
 """
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,13 +25,14 @@ from exportrisk.ingest.mapping import (
     currency_codes,
     load_specs,
 )
-from exportrisk.ingest.parse import parse_amounts, parse_dates, per_unique, to_number
+from exportrisk.ingest.parse import amount_shape, parse_amounts, parse_dates, per_unique, to_number
 from exportrisk.ingest.rejects import mark, quote
 from exportrisk.ingest.sheets import read_records
 from exportrisk.ingest.sources import Staged, source_file
-from exportrisk.reference import countries
+from exportrisk.reference import countries, pseudonyms
 
 YEARS = (1900, 2100)
+MAX_AMOUNT = 1e15  # larger amounts are typing or unit errors, not licences
 # List columns and the hidden column holding the list with the declared separator as ';', for finalise to split.
 LISTS = {"destination_raw": "destination_list", "control_code_raw": "control_code_list"}
 
@@ -60,7 +62,13 @@ def year_starts(raw: pd.DataFrame, column: str) -> pd.Series:
 
 
 def stage_dates(
-    rows: pd.DataFrame, name: str, text: pd.Series, col: ColumnSpec, column: str, raw: pd.DataFrame
+    rows: pd.DataFrame,
+    name: str,
+    text: pd.Series,
+    col: ColumnSpec,
+    column: str,
+    raw: pd.DataFrame,
+    spec_years: tuple[int, int] = YEARS,
 ) -> None:
     """Dates in the declared order; cells already in ISO form (as XLSX writes real date cells) read as ISO.
 
@@ -75,7 +83,9 @@ def stage_dates(
         starts = year_starts(raw, col.year)
         by_year = (text.isna() & starts.notna()).astype(bool)
         dates = dates.mask(by_year, starts)
-    rows[name] = dates
+    first, last = spec_years
+    implausible = dates.notna() & ~dates.dt.year.between(first, last)
+    rows[name] = dates.mask(implausible)
     if name == "decision_date":
         read_as = pd.Series(col.format, index=rows.index).where(declared.notna(), "ISO")
         rows["decision_date_format"] = read_as.mask(by_year, "year")
@@ -85,25 +95,41 @@ def stage_dates(
         hint += f", and column {col.year!r} gives no year to fall back on"
         text = text.fillna(raw[col.column] if col.column else "").fillna("")
     label = name.replace("_", " ")
+    years = f" reads as the year {{}}, outside {first}-{last} (declare the source's years: as [first, last])"
+    mark(
+        rows,
+        implausible,
+        "unparseable_date",
+        column,
+        lambda i: label + " " + quote(text[i]) + dates[i].dt.year.astype("string").map(years.format),
+    )
     mark(rows, dates.isna() & text.notna(), "unparseable_date", column, lambda i: label + " " + quote(text[i]) + hint)
 
 
 def stage_number(
     rows: pd.DataFrame, name: str, text: pd.Series, native: pd.Series, col: ColumnSpec, column: str
 ) -> None:
-    """Amounts with the declared marks; cells that are real numbers in an XLSX are read as they are."""
-    local = parse_amounts(text.where(~native), col.decimal, col.thousands)
+    """Amounts with the declared marks; cells that are real numbers in an XLSX are read as they are.
+
+    Nothing is coerced silently: a number written with marks the mapping does not declare ('1,5'), an infinite
+    or absurd one (1e309, over 10^15) is rejected, not read as 15 or infinity.
+    """
+    typed = text.where(~native)
+    local = parse_amounts(typed, col.decimal, col.thousands).where(amount_shape(typed, col.decimal, col.thousands))
     number = local.fillna(pd.to_numeric(text.where(native), errors="coerce"))
+    number = number.where(number.abs() < MAX_AMOUNT)
     if name == "item_count":
         number = number.where(number % 1 == 0)
     rows[name] = number.astype(NUMBERS[name])
     what = "a whole number" if name == "item_count" else "a number"
+    marks = f" (with decimal {col.decimal!r}" + (f", thousands {col.thousands!r}" if col.thousands else "") + ")"
+    hint = text.str.contains(r"\d", regex=True).fillna(False).map({True: marks, False: ""})  # for numbers only
     mark(
         rows,
         number.isna() & text.notna(),
         "unparseable_value",
         column,
-        lambda i: name.replace("_", " ") + " " + quote(text[i]) + f" is not {what}",
+        lambda i: name.replace("_", " ") + " " + quote(text[i]) + f" is not {what}" + hint[i],
     )
 
 
@@ -155,7 +181,7 @@ def canonical_rows(
         text = cells(raw, col, spec.missing)
         column = col.column or col.year or name
         if name in DATES:
-            stage_dates(rows, name, text, col, column, raw)
+            stage_dates(rows, name, text, col, column, raw, spec.years)
         elif name in NUMBERS:
             is_native = native[col.column] if col.column else pd.Series(False, index=raw.index)
             stage_number(rows, name, text, is_native, col, column)
@@ -193,6 +219,25 @@ def stage_file(folder: Path, name: str, spec: SourceSpec) -> Staged:
     rows = canonical_rows(raw, native, spec, folder.name, lineage, path)
     columns = {canonical: col.column or col.year for canonical, col in spec.columns.items() if col.column or col.year}
     return Staged(lineage, rows, raw, columns, malformed)
+
+
+FREE_TEXT = ("goods_description", "end_use_description", "end_user_name", "end_user_type")
+WITHHELD = "(withheld: names a person in the Pegasus victim database)"
+
+
+def reject_names(part: Staged, names: re.Pattern[str]) -> None:
+    """Reject rows whose free text names a victim; the message and the kept raw row never repeat the name."""
+    for canonical in FREE_TEXT:
+        if canonical not in part.rows:
+            continue
+        hit = pseudonyms.contains_name(part.rows[canonical].astype("string"), names)
+        column = part.columns.get(canonical)
+        message = f"{canonical.replace('_', ' ')} names a person in the Pegasus victim database: remove the name"
+        mark(part.rows, hit, "names_a_person", column, message)
+        if hit.any():
+            part.rows.loc[hit, canonical] = WITHHELD
+            if column in part.raw:
+                part.raw.loc[hit, column] = WITHHELD
 
 
 def mapping_path(folder: Path) -> Path:
