@@ -33,6 +33,7 @@ import pandas as pd
 from exportrisk import build
 from exportrisk.ingest.fetch import fetch_all
 from exportrisk.ingest.files import read_table, write_parquet
+from exportrisk.pipeline import Project
 from exportrisk.reporting import runner as report_runner
 from exportrisk.reporting import sections as reports
 from exportrisk.schema import LICENCES
@@ -86,7 +87,8 @@ def main() -> None:
 
         os.environ["EXPORTRISK_ROOT"] = str(root)
         before = os.times()
-        steps = {r.name: r for r in build.build(fetch_sources=False, jobs=args.jobs, roles=["destination"])}
+        project = Project(root, roles=("destination",), jobs=args.jobs)
+        steps = {r.name: r for r in build.build(project, fetch=False)}
         after = os.times()  # the report workers and their kernels are the build's children
         cpu = after.children_user + after.children_system - before.children_user - before.children_system
         status = json.loads((root / "reports" / reports.STATUS).read_text(encoding="utf-8"))

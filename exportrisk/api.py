@@ -1,10 +1,11 @@
 """The researcher's API: ``import exportrisk as er``, then tables by name, scoring, network and as-of queries.
 
 A notebook should not need to know where files live or which command makes them: every function here reads
-the project's processed tables (``config.processed_dir()``, so ``EXPORTRISK_ROOT`` applies) and a table that is
-missing is built first from whatever is in data/raw/, by the same library steps the command line runs, saying
-so in one line. The work itself is the library's (scoring, network, indicators, evidence); this module only
-finds the tables and hands them over, so that what a notebook shows is what the reports and tests compute.
+the project's processed tables (the project is the current folder, or ``EXPORTRISK_ROOT``) and a table that is
+missing is built first from whatever is in data/raw/, by the pipeline's steps (exportrisk.pipeline) the command
+line and the build run, saying so in one line. The work itself is the library's (scoring, network, indicators,
+evidence); this module only finds the tables and hands them over, so that what a notebook shows is what the
+reports and tests compute.
 """
 
 from __future__ import annotations
@@ -19,36 +20,20 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 from tqdm import tqdm
 
-from exportrisk import config
+from exportrisk import config, pipeline
 from exportrisk.errors import InputError
-from exportrisk.ingest import clean, registry
+from exportrisk.ingest import registry
 from exportrisk.ingest.files import read_table
 from exportrisk.knowledge import evidence, indicators
 from exportrisk.reference import entities
 from exportrisk.reporting import sections as reports
 from exportrisk.reporting.plots import BAND_COLOURS
 from exportrisk.schema import LICENCES, TABLES, Table, conform
-from exportrisk.scoring import backtests as checks
-from exportrisk.scoring import network, sensitivity
+from exportrisk.scoring import network
 from exportrisk.scoring import score as scoring
 
 Day = pd.Timestamp | dt.date | str
 
-# The step that writes each processed table, in the order they depend on each other: scoring, the weight
-# sensitivity and the checks all read the cleaned tables. What each step runs is in RUNS.
-STEPS: dict[str, tuple[str, ...]] = {
-    "clean": ("licences", "aggregates", "rejects", "indicators", "evidence", "entities", "relations"),
-    "score": ("scores", "score_lines"),
-    "sensitivity": ("sensitivity", "sensitivity_summary"),
-    "checks": ("checks",),
-}
-RUNS: dict[str, Callable[[Path, Path], object]] = {
-    "clean": clean.clean,
-    "score": lambda _raw, processed: scoring.run(processed),
-    "sensitivity": lambda _raw, processed: sensitivity.run(processed),
-    "checks": lambda _raw, processed: checks.run(processed),
-}
-CSV_TABLES = ("sensitivity_summary", "checks")  # small headline tables, kept readable in git diffs
 # Column headers for reading: the score components by their letter and meaning (docs/methodology.md).
 LABELS = {
     "d_score": "D destination",
@@ -70,35 +55,28 @@ def declared(name: str) -> Table:
 def table_path(name: str) -> Path:
     """Where a processed table lives: data/processed/<name>.parquet (.csv for the small headline tables)."""
     declared(name)
-    return config.processed_dir() / f"{name}.{'csv' if name in CSV_TABLES else 'parquet'}"
-
-
-def _step(name: str) -> str:
-    return next(step for step, tables in STEPS.items() if name in tables)
-
-
-def _missing_steps(name: str) -> list[str]:
-    """The steps to run before ``name`` can be read: its own, after cleaning if a cleaned table is missing."""
-    needed = dict.fromkeys(["clean", _step(name)])
-    return [step for step in needed if not all(table_path(t).is_file() for t in STEPS[step])]
+    return pipeline.Project.here().table(name)
 
 
 def build_table(name: str) -> None:
-    """Build table ``name`` (and the cleaned tables it rests on) from data/raw/, with one line saying how.
+    """Build table ``name`` (and the tables it rests on) from data/raw/, by the pipeline's steps that make them
+    (exportrisk.pipeline), with one line saying how.
 
     Missing tables only: to rebuild after new raw data or code, run ``exportrisk build`` (``make reports``),
     which also knows what changed.
     """
-    raw, processed = config.raw_dir(), config.processed_dir()
+    project = pipeline.Project.here()
+    raw = project.raw
     present = sorted(p.name for p in raw.iterdir() if p.is_dir()) if raw.is_dir() else []
     if not present:
         raise InputError(raw, "no raw data: run `exportrisk fetch` (or `make reports`) first")
-    todo = _missing_steps(name)
+    todo = pipeline.steps_for(name, project)
     absent = sorted(set(registry.sources()) - set(present))
     hint = f"; not fetched: {', '.join(absent)} (`exportrisk fetch` gets them)" if absent else ""
-    print(f"er.load: {name} is not built yet: running {', '.join(todo)} on data/raw/ ({', '.join(present)}{hint})")
+    names = ", ".join(s.name for s in todo)
+    print(f"er.load: {name} is not built yet: running {names} on data/raw/ ({', '.join(present)}{hint})")
     for step in tqdm(todo, desc="building", unit="step"):
-        RUNS[step](raw, processed)
+        step.run(project)
 
 
 def load(name: str) -> pd.DataFrame:
@@ -107,7 +85,7 @@ def load(name: str) -> pd.DataFrame:
     path = table_path(name)
     if not path.is_file():
         build_table(name)
-    if name in CSV_TABLES:
+    if name in pipeline.CSV_TABLES:
         return conform(pd.read_csv(path, keep_default_na=False, na_values=[""]), declared(name))
     return read_table(path, declared(name))
 

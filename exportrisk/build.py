@@ -1,4 +1,4 @@
-"""``exportrisk build``: fetch, clean, score and report, each step skipped when nothing it depends on changed.
+"""``exportrisk build``: the pipeline's steps (exportrisk.pipeline), each skipped when nothing it depends on changed.
 
 A step depends on three things, each fingerprinted with sha256 (as Our World in Data's etl does): the content
 of its input files; its code, which is the package modules its entry modules import, directly or not (read
@@ -19,26 +19,22 @@ import ast
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from exportrisk import config
-from exportrisk.ingest import fetch
+from exportrisk import config, pipeline
 from exportrisk.ingest.files import write_json
-from exportrisk.ingest.registry import sources as registry_sources
-from exportrisk.reporting import sections as reports
+from exportrisk.pipeline import Project, Step
 
 STATE = ".build-state.json"
 DATA_FOLDERS = ("metadata", "styles")  # read by the code at run time: part of its version
-CLEAN_OUTPUTS = ("licences", "aggregates", "rejects", "indicators", "evidence", "entities", "relations")
-SCORE_INPUTS = ("licences", "indicators", "evidence", "entities", "relations")
-REPORT_INPUTS = ("licences", "score_lines", "indicators", "evidence", "entities")
 
 
 def digest(files: Iterable[Path], roots: tuple[Path, ...]) -> str:
     """sha256 over each file's path (relative to the first of ``roots`` holding it) and content: moving the
-    project or the checkout changes nothing."""
+    project or the checkout changes nothing. A missing file counts as such (a dry run meets the outputs of steps
+    it did not run; a real step then says what it misses)."""
 
     def name(path: Path) -> str:
         root = next((r for r in roots if path.is_relative_to(r)), None)
@@ -46,7 +42,8 @@ def digest(files: Iterable[Path], roots: tuple[Path, ...]) -> str:
 
     total = hashlib.sha256()
     for path in sorted(set(files)):
-        total.update(name(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        content = hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing"
+        total.update(name(path).encode() + b"\0" + content)
     return total.hexdigest()
 
 
@@ -99,37 +96,23 @@ def code_files(entries: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> lis
     return [*imported_modules(entries), *data]
 
 
-def tree(folder: Path, leave_out: tuple[str, ...] = ()) -> list[Path]:
-    """Every file under ``folder`` (none if it does not exist), but hidden files and those named ``leave_out``."""
-    if not folder.is_dir():
-        return []
-    return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name not in leave_out]
-
-
 @dataclass(frozen=True)
-class Step:
-    name: str
-    inputs: Callable[[], list[Path]]  # files whose content the outputs depend on
-    code: Callable[[], list[Path]]  # files whose content is the step's code (see code_files)
-    params: dict[str, object]
-    outputs: list[Path]
-    run: Callable[[], tuple[bool, str]]  # (fully succeeded, what it did)
+class StepRun:
+    """What became of one step in one build."""
 
-
-@dataclass(frozen=True)
-class StepResult:
     name: str
-    status: str  # "skipped", "done" or "incomplete"
+    status: str  # "skipped", "done", "incomplete"; with dry_run, "would run" or "would skip"
     detail: str
     seconds: float
 
 
-def fingerprints(step: Step, roots: tuple[Path, ...]) -> dict[str, str]:
-    params = hashlib.sha256(json.dumps(step.params, sort_keys=True, default=str).encode()).hexdigest()
-    return {"inputs": digest(step.inputs(), roots), "code": digest(step.code(), roots), "parameters": params}
+def fingerprints(step: Step, project: Project, roots: tuple[Path, ...]) -> dict[str, str]:
+    params = hashlib.sha256(json.dumps(step.params(project), sort_keys=True, default=str).encode()).hexdigest()
+    code = [*code_files(step.modules, step.leave_out), *step.extra_code()]
+    return {"inputs": digest(step.inputs(project), roots), "code": digest(code, roots), "parameters": params}
 
 
-def why(step: Step, found: dict[str, str], last: dict[str, str] | None, force: bool) -> str | None:
+def why(step: Step, project: Project, found: dict[str, str], last: dict[str, str] | None, force: bool) -> str | None:
     """Why a step must run ('inputs changed', ...), or None when it can be skipped."""
     if force:
         return "forced"
@@ -138,136 +121,64 @@ def why(step: Step, found: dict[str, str], last: dict[str, str] | None, force: b
     changed = [k for k in found if found[k] != last.get(k)]
     if changed:
         return " and ".join(changed) + " changed"
-    missing = [p for p in step.outputs if not p.exists()]
+    missing = [p for p in step.outputs(project) if not p.exists()]
     return f"{missing[0].name} is missing" if missing else None
 
 
-def run_steps(steps: list[Step], state_path: Path, force: bool = False) -> Iterator[StepResult]:
+def run_steps(
+    steps: list[Step],
+    project: Project,
+    state_path: Path,
+    force: bool = False,
+    dry_run: bool = False,
+    told: dict[str, object] | None = None,
+) -> Iterator[StepRun]:
     """Run each step whose inputs, code or parameters changed or whose outputs are missing; record the runs.
 
-    Yields each step's result as it finishes, so that a long build says where it is.
+    Yields each step's result as it finishes, so that a long build says where it is. With ``dry_run``, runs
+    nothing and says what would run and why; a step after one that would run may run too, if that one's outputs
+    change (which only running it tells), and says so. ``told`` gets what the steps that ran tell (each
+    source's result, the reports written and failed), for the build's summary (exportrisk.runlog).
     """
-    roots = (config.project_root(), config.PACKAGE_DIR.parent)
+    roots = (project.root, config.PACKAGE_DIR.parent)
     state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else {}
+    pending: dict[Path, str] = {}  # with dry_run: outputs of the steps that would run, by step
     for step in steps:
         start = time.perf_counter()
-        found = fingerprints(step, roots)
-        reason = why(step, found, state.get(step.name), force)
-        if reason is None:
-            yield StepResult(step.name, "skipped", "inputs, code and parameters unchanged", 0.0)
+        found = fingerprints(step, project, roots)
+        reason = why(step, project, found, state.get(step.name), force)
+        if dry_run:
+            after = sorted({pending[p] for p in step.inputs(project) if p in pending})
+            if reason is None and after:
+                reason = f"if {' or '.join(after)} changes its outputs"
+            pending.update(dict.fromkeys(step.outputs(project), step.name) if reason else {})
+            detail = f"{step.does} ({reason})" if reason else "inputs, code and parameters unchanged"
+            yield StepRun(step.name, "would run" if reason else "would skip", detail, 0.0)
             continue
-        ok, detail = step.run()
+        if reason is None:
+            yield StepRun(step.name, "skipped", "inputs, code and parameters unchanged", 0.0)
+            continue
+        result = step.run(project)
+        ok, detail = step.summary(result)
+        if told is not None:
+            told.update(step.tells(result))
         state.pop(step.name, None)
         if ok:
             state[step.name] = found
         write_json(state, state_path)
         status = "done" if ok else "incomplete"
-        yield StepResult(step.name, status, f"{detail} ({reason})", time.perf_counter() - start)
-
-
-def build_steps(
-    data: Path,
-    reports_dir: Path,
-    mirror: Path | None,
-    fetch_sources: bool,
-    jobs: int,
-    roles: list[str],
-    period: str,
-    found: dict[str, object] | None = None,
-) -> list[Step]:
-    """The four steps over a project's data/ and reports/ folders; ``found`` gets what fetch and report found
-    (each source's result, the reports written and failed), for the build's summary."""
-    found = {} if found is None else found
-    raw, processed = data / "raw", data / "processed"
-    registry = config.METADATA_DIR / "sources.yaml"
-    tables = {name: processed / f"{name}.parquet" for name in {*CLEAN_OUTPUTS, *REPORT_INPUTS}}
-
-    def run_fetch() -> tuple[bool, str]:
-        results = fetch.fetch_all(raw, mirror)
-        found["sources"] = [asdict(r) for r in results]
-        line, _ = fetch.summary(results)  # a source missing is reported, not fatal: build on what is there
-        why = [f"{r.source}: {r.detail}" for r in results if r.status == "unavailable"]
-        return not why, "\n  ".join([line, *why])
-
-    # The steps' modules are imported when a step runs: a build with nothing to do then costs file hashing,
-    # not the seconds that importing papermill, nbconvert and the scorer take.
-    def run_clean() -> tuple[bool, str]:
-        from exportrisk.ingest import clean
-
-        result = clean.clean(raw, processed)
-        return True, f"{len(result.licences)} licence lines, {len(result.rejects)} rejects"
-
-    def run_score() -> tuple[bool, str]:
-        from exportrisk.scoring import score as scoring
-
-        scores, lines = scoring.run(processed)
-        return True, f"{len(scores)} licences ({len(lines)} lines) scored"
-
-    def run_reports() -> tuple[bool, str]:
-        from exportrisk.reporting import runner as report_runner
-
-        specs = report_runner.all_specs(data, roles, period)
-        outcomes = report_runner.run_batch(specs, data, reports_dir, jobs, only_changed=True)
-        failed = [o for o in outcomes if not o.ok]
-        kept = sum(o.unchanged for o in outcomes)
-        found["reports"] = {"written": len(outcomes) - len(failed) - kept, "failed": {o.key: o.error for o in failed}}
-        lines = [f"{len(outcomes) - len(failed) - kept} of {len(outcomes)} reports written, {kept} unchanged"]
-        lines += [f"{o.key} failed: {o.error}" for o in failed]
-        return not failed, "\n  ".join(lines)
-
-    steps = [
-        Step(
-            "fetch",
-            lambda: [registry, *tree(config.CURATED_DIR), *(tree(mirror) if mirror else [])],
-            lambda: code_files(("exportrisk.ingest.fetch",)),
-            {"mirror": str(mirror) if mirror else None},
-            [raw / name / fetch.MANIFEST for name in registry_sources()],
-            run_fetch,
-        ),
-        Step(
-            "clean",
-            lambda: tree(raw, (fetch.MANIFEST,)),  # a manifest's retrieval date says nothing about content
-            lambda: code_files(("exportrisk.ingest.clean",), leave_out=("metadata/scoring.yaml",)),
-            {},
-            [tables[name] for name in CLEAN_OUTPUTS],
-            run_clean,
-        ),
-        Step(
-            "score",
-            lambda: [tables[name] for name in SCORE_INPUTS],
-            lambda: code_files(("exportrisk.scoring.score",)),
-            {},
-            [processed / "scores.parquet", tables["score_lines"]],
-            run_score,
-        ),
-        Step(
-            "report",  # the manifests and curated files are the reports' provenance
-            lambda: [
-                *(tables[name] for name in REPORT_INPUTS),
-                *(p for p in tree(raw) if p.name == fetch.MANIFEST or p.parent.name == "curated"),
-            ],
-            lambda: [*code_files(("exportrisk.reporting.runner", "exportrisk.reporting.figures")), reports.TEMPLATE],
-            {"roles": roles, "period": period},
-            [reports_dir / reports.INDEX],
-            run_reports,
-        ),
-    ]
-    return steps if fetch_sources else steps[1:]
+        yield StepRun(step.name, status, f"{detail} ({reason})", time.perf_counter() - start)
 
 
 def build(
-    mirror: Path | None = None,
-    fetch_sources: bool = True,
-    jobs: int = 1,
-    roles: list[str] | None = None,
-    period: str = "",
+    project: Project,
+    fetch: bool = True,
+    analyses: bool = False,
     force: bool = False,
-    found: dict[str, object] | None = None,
-) -> Iterator[StepResult]:
-    """``exportrisk build`` on the project (config.project_root()), step by step."""
-    root = config.project_root()
-    data = root / "data"
-    steps = build_steps(
-        data, root / "reports", mirror, fetch_sources, jobs, roles or list(reports.ROLES), period, found
-    )
-    return run_steps(steps, data / "processed" / STATE, force)
+    dry_run: bool = False,
+    told: dict[str, object] | None = None,
+) -> Iterator[StepRun]:
+    """``exportrisk build`` on a project, step by step: the pipeline's steps in order, without fetch if asked, with
+    the weight sensitivity and the back-tests if asked."""
+    steps = [s for s in pipeline.STEPS if (s.in_build or analyses) and (fetch or s.name != "fetch")]
+    return run_steps(steps, project, project.processed / STATE, force, dry_run, told)

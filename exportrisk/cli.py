@@ -1,4 +1,5 @@
-"""The ``exportrisk`` command: fetch, clean, score, report and build, one line per problem, no tracebacks."""
+"""The ``exportrisk`` command: each pipeline step (exportrisk.pipeline), ``build`` and ``export``, one line per
+problem, no tracebacks. A step's command runs the step's own run function and prints from its result."""
 
 import argparse
 import contextlib
@@ -7,8 +8,9 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from exportrisk import __version__, config, runlog
+from exportrisk import __version__, config, pipeline, runlog
 from exportrisk.errors import InputError
 from exportrisk.lock import EXIT_LOCKED, Locked, project_lock
 
@@ -19,13 +21,22 @@ EXIT_SOURCE_MISSING = 3  # a source could not be fetched and no earlier copy is 
 log = logging.getLogger(__name__)
 
 
-def cmd_fetch(args: argparse.Namespace) -> int:
-    from exportrisk.ingest.fetch import fetch_all, summary
+def run_step(name: str, **options: Any) -> Any:
+    """Run pipeline step ``name`` on the project (config.project_root()) with these options."""
+    return pipeline.step(name).run(pipeline.Project.here(**options))
 
-    mirror = Path(args.mirror).resolve() if args.mirror else None
-    if mirror is not None and not mirror.is_dir():
-        raise InputError(mirror, "mirror folder does not exist")
-    results = fetch_all(config.raw_dir(), mirror, args.source or None)
+
+def mirror(args: argparse.Namespace) -> Path | None:
+    found = Path(args.mirror).resolve() if args.mirror else None
+    if found is not None and not found.is_dir():
+        raise InputError(found, "mirror folder does not exist")
+    return found
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from exportrisk.ingest.fetch import summary
+
+    results = run_step("fetch", mirror=mirror(args), sources=tuple(args.source or ()))
     for r in results:
         log.info(f"{r.source}: {r.status}: {r.detail}")
     line, missing = summary(results)
@@ -34,10 +45,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from exportrisk.ingest.clean import clean
     from exportrisk.ingest.mapping import MAPPING_FILE
 
-    result = clean(config.raw_dir(), config.processed_dir())
+    result = run_step("clean")
     for name in result.skipped:
         log.warning(f"{name}: no raw data (run `exportrisk fetch`), skipped")
     for row in result.reconciliation.itertuples():
@@ -112,10 +122,8 @@ def scoring_config(args: argparse.Namespace) -> Path:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from exportrisk.scoring import score as scoring
-
     path = scoring_config(args)
-    scores, lines = scoring.run(config.processed_dir(), path)
+    scores, lines = run_step("score", scoring_config=path)
     counts = scores["band"].value_counts(sort=False)
     log.info("bands: " + ", ".join(f"{band} {n}" for band, n in counts.items() if n))
     log.info(
@@ -126,9 +134,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from exportrisk.scoring import sensitivity
-
-    result = sensitivity.run(config.processed_dir(), scoring_config(args), args.draws, args.seed, args.spread)
+    options = {"draws": args.draws, "seed": args.seed, "spread": args.spread}
+    result = run_step("sensitivity", scoring_config=scoring_config(args), **options)
     figure = result.summary.set_index(["statistic", "scope"])["value"]
     by_band = ", ".join(
         f"{band} {figure['share_band_depends_on_weights', band]:.1%}"
@@ -151,9 +158,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_checks(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from exportrisk.scoring import backtests as checks
-
-    found = checks.run(config.processed_dir(), scoring_config(args))
+    found = run_step("checks", scoring_config=scoring_config(args))
     shown = found["value"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:.3f}")
     for (check, scope), group in found.assign(shown=shown).groupby(["check", "scope"], sort=False):
         log.info(f"{check} {scope}: " + ", ".join(group["statistic"] + " " + group["shown"]))
@@ -162,19 +167,14 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from exportrisk.reporting import runner as report_runner
     from exportrisk.reporting import sections as reports
 
     if args.all == bool(args.country):
         raise InputError("exportrisk report", "give either --country (an ISO3 code or a name) or --all")
-    data = config.project_root() / "data"
-    roles = [reports.check_role(r) for r in args.role or reports.ROLES]
-    if args.all:
-        specs = report_runner.all_specs(data, roles, args.period)
-    else:
-        specs = [reports.check_parameters(args.country, role, args.period) for role in roles]
+    roles = tuple(reports.check_role(r) for r in args.role or reports.ROLES)
     jobs = args.jobs or ((os.cpu_count() or 1) if args.all else 1)
-    outcomes = report_runner.run_batch(specs, data, config.project_root() / "reports", jobs)
+    countries = () if args.all else (args.country,)
+    outcomes = run_step("report", roles=roles, period=args.period, countries=countries, jobs=jobs)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         log.warning(f"{o.key}: failed: {o.error}")
@@ -190,21 +190,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     from exportrisk.ingest import fetch
     from exportrisk.reporting import sections as reports
 
-    mirror = Path(args.mirror).resolve() if args.mirror else None
-    if mirror is not None and not mirror.is_dir():
-        raise InputError(mirror, "mirror folder does not exist")
-    roles = [reports.check_role(r) for r in args.role or reports.ROLES]
+    roles = tuple(reports.check_role(r) for r in args.role or reports.ROLES)
     reports.parse_period(args.period)
     jobs = args.jobs or os.cpu_count() or 1
+    options = {"roles": roles, "period": args.period, "jobs": jobs, "only_changed": True}
+    project = pipeline.Project.here(mirror=mirror(args), **options)
     summary = runlog.BuildSummary(vars(args))
-    with summary.kept(config.project_root() / "data"):
-        for r in build.build(mirror, not args.no_fetch, jobs, roles, args.period, args.force, summary.found):
-            took = f" ({r.seconds:.1f} s)" if r.status != "skipped" else ""
+    with summary.kept(project.data):
+        steps = build.build(project, not args.no_fetch, args.analyses, args.force, args.dry_run, summary.found)
+        for r in steps:
+            took = f" ({r.seconds:.1f} s)" if r.status in ("done", "incomplete") else ""
             log.info(f"{r.name}: {r.status}: {r.detail}{took}")
             summary.steps.append(r)
         # a source unavailable is reported, not fatal (build on what is there); a failed report is
         failed = any(r.status == "incomplete" and r.name != "fetch" for r in summary.steps)
-        missing = [] if args.no_fetch else fetch.missing(config.raw_dir())
+        missing = [] if args.no_fetch or args.dry_run else fetch.missing(project.raw)
         if missing:
             log.warning(f"build: {', '.join(missing)} missing with no earlier copy (see fetch above)")
         summary.exit_code = 1 if failed else EXIT_SOURCE_MISSING if missing else 0
@@ -262,23 +262,26 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
-    "fetch": (cmd_fetch, "download the public sources into data/raw/ (or copy them from a mirror)"),
-    "clean": (cmd_clean, "turn data/raw/ into validated tables in data/processed/"),
-    "map": (
-        cmd_map,
-        "draft a spreadsheet's exportrisk.yaml: header, columns, dates, separators, names to review",
-    ),
-    "check-source": (cmd_check_source, "dry-run a source folder's mapping: reconciliation and top reject reasons"),
-    "score": (cmd_score, "score every licence into data/processed/scores.parquet and score_lines.parquet"),
-    "sensitivity": (cmd_sensitivity, "perturb the scoring weights: how often each licence keeps its band"),
-    "checks": (cmd_checks, "check the scores against refusals, named spyware operators and published figures"),
-    "report": (cmd_report, "write country reports (notebook, HTML, charts, tables) into reports/<role>/<ISO3>/"),
-    "export": (cmd_export, "publish the processed tables as a data package (CSV, Parquet) and a SQLite database"),
-    "build": (cmd_build, "fetch, clean, score and report, skipping every step whose inputs have not changed"),
-    "screen": (cmd_screen, "screen export applications before the decision: band, reason, sources, memo (HTML, PDF)"),
+STEP_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "fetch": cmd_fetch,
+    "clean": cmd_clean,
+    "score": cmd_score,
+    "report": cmd_report,
+    "sensitivity": cmd_sensitivity,
+    "checks": cmd_checks,
 }
-
+# Every pipeline step is a command, in the pipeline's order and described as the step is; then the others.
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    **{step.name: (STEP_COMMANDS[step.name], step.does) for step in pipeline.STEPS},
+    "map": (cmd_map, "draft a spreadsheet's exportrisk.yaml: header, columns, dates, separators, names to review"),
+    "check-source": (cmd_check_source, "dry-run a source folder's mapping: reconciliation and top reject reasons"),
+    "screen": (cmd_screen, "screen export applications before the decision: band, reason, sources, memo (HTML, PDF)"),
+    "export": (cmd_export, "publish the processed tables as a data package (CSV, Parquet) and a SQLite database"),
+    "build": (
+        cmd_build,
+        "run the pipeline's steps in order, skipping those whose inputs, code and options are the same",
+    ),
+}
 
 # Commands that write data/ or reports/: one at a time per project (exportrisk.lock)
 WRITERS = ("fetch", "clean", "score", "sensitivity", "checks", "report", "export", "build", "screen")
@@ -343,6 +346,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "build":
             sp.add_argument("--no-fetch", action="store_true", help="skip the fetch step (offline or pinned data)")
             sp.add_argument("--force", action="store_true", help="run every step even if nothing changed")
+            sp.add_argument("--analyses", action="store_true", help="also run the weight sensitivity and the checks")
+            sp.add_argument("--dry-run", action="store_true", help="say which steps would run and why; run none")
         if name == "screen":
             add_screen_arguments(sp)
     return p
@@ -409,10 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     finally:  # main() is also called in-process (tests, notebooks): leave the environment as it was
-        if args.root and root is None:
-            del os.environ[config.ROOT_VARIABLE]
-        elif args.root:
-            os.environ[config.ROOT_VARIABLE] = root
+        if args.root:
+            if root is None:
+                del os.environ[config.ROOT_VARIABLE]
+            else:
+                os.environ[config.ROOT_VARIABLE] = root
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import exportrisk as er
+from exportrisk import pipeline
 from exportrisk.errors import InputError
 from exportrisk.ingest.registry import sources
 from exportrisk.reporting.plots import BAND_COLOURS
@@ -63,17 +64,7 @@ def test_load_builds_a_missing_table_from_the_raw_data_present_and_says_so(
     )
     assert f"(curated, pts; not fetched: {not_fetched}" in out
     assert {p.name for p in processed.glob("*.parquet")} == {
-        f"{t}.parquet"
-        for t in (
-            "licences",
-            "aggregates",
-            "rejects",
-            "indicators",
-            "evidence",
-            "entities",
-            "relations",
-            *er.api.STEPS["score"],
-        )
+        f"{t}.parquet" for t in (*pipeline.step("clean").writes, *pipeline.step("score").writes)
     }
     assert (
         set(scores["licence_id"])

@@ -63,7 +63,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="session")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Project:
     """The real victim database and curated files, cleaned by the library and again by the CLI."""
     assert (VICTIMS / pegasus_victims.FILE).is_file(), f"real dataset missing at {VICTIMS}"
     root = tmp_path_factory.mktemp("evidence")
@@ -263,15 +263,17 @@ def test_urls_whose_address_names_a_victim_are_left_out(project):
     assert dropped == 11  # surnames, first names and a title with a first name in URL slugs
 
 
-FAKE_HEADER = list(raw_victims()[0])
+def fake_header() -> list[str]:
+    """The real file's columns, for rows made up here (read when a test asks, so collecting needs no real data)."""
+    return list(raw_victims()[0])
 
 
 def fake_row(**values: str) -> dict[str, str]:
     base = {"role": "Journalist", "disclosed": "2020-01-01", "operator": "Mexico", "sources": "https://a.example/x"}
-    return {c: values.get(c, base.get(c, "")) for c in FAKE_HEADER}
+    return {c: values.get(c, base.get(c, "")) for c in fake_header()}
 
 
-def test_rejected_and_unreadable_victim_rows_carry_no_name(tmp_path, monkeypatch):
+def test_rejected_and_unreadable_victim_rows_carry_no_name(tmp_path, monkeypatch, shared_datasets):
     rows = [
         fake_row(name="Zorvan Quillet", affiliation="Wife of Brannoc Yeltsov"),
         fake_row(
@@ -291,7 +293,7 @@ def test_rejected_and_unreadable_victim_rows_carry_no_name(tmp_path, monkeypatch
     victims = tmp_path / "source"
     victims.mkdir()
     with (victims / pegasus_victims.FILE).open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, FAKE_HEADER, lineterminator="\n")
+        writer = csv.DictWriter(fh, fake_header(), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         fh.write("Ulla Prenzik,too,few,fields\n")

@@ -10,13 +10,14 @@ from exportrisk.ingest.clean import CleanResult, clean
 from exportrisk.ingest.files import read_csv_text
 from exportrisk.ingest.sources import nl_licences
 from exportrisk.reference import countries
+from tests.conftest import SHARED
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "nl-licences"
+DATA = SHARED / nl_licences.NAME
 MIL, DU, TRANSIT = (f"{nl_licences.NAME}/{spec.name}" for spec in nl_licences.FILES)
 
 
 @pytest.fixture(scope="session")
-def result(tmp_path_factory: pytest.TempPathFactory) -> CleanResult:
+def result(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> CleanResult:
     """Clean the three real files once; missing data fails the tests rather than skipping them."""
     root = tmp_path_factory.mktemp("nl")
     raw = root / "data" / "raw" / nl_licences.NAME

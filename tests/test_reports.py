@@ -14,7 +14,7 @@ import papermill
 import pytest
 from bs4 import BeautifulSoup
 
-from exportrisk import build, cli
+from exportrisk import cli
 from exportrisk.ingest.files import read_table, write_parquet
 from exportrisk.reporting import runner as report_runner
 from exportrisk.reporting import sections as reports
@@ -465,58 +465,3 @@ def test_evidence_is_listed_once_per_piece_with_the_kind_of_person_targeted(proj
     )
     assert set(victims["person targeted"]) <= {r.replace("_", " ") for r in VICTIM_ROLE_TYPES}
     assert "victim_id" not in listing
-
-
-# --- the build ---
-
-
-def run_steps(*args, **kwargs) -> list[build.StepResult]:
-    return list(build.run_steps(*args, **kwargs))
-
-
-def test_build_runs_a_step_again_only_when_its_inputs_code_or_parameters_change(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPORTRISK_ROOT", str(tmp_path))
-    source, middle, final = tmp_path / "in.txt", tmp_path / "mid.txt", tmp_path / "out.txt"
-    source.write_text("one")
-    runs: list[str] = []
-
-    def step(name: str, inputs: list[Path], output: Path, params: dict, ok: bool = True) -> build.Step:
-        def run() -> tuple[bool, str]:
-            runs.append(name)
-            output.write_text("".join(p.read_text() for p in inputs))
-            return ok, "ran"
-
-        return build.Step(name, lambda: inputs, lambda: [], params, [output], run)
-
-    state = tmp_path / "state.json"
-    steps = lambda p=1: [step("first", [source], middle, {"p": p}), step("second", [middle], final, {})]  # noqa: E731
-    assert [r.status for r in run_steps(steps(), state)] == ["done", "done"]
-    assert [r.status for r in run_steps(steps(), state)] == ["skipped", "skipped"]
-    source.write_text("two")
-    assert run_steps(steps(), state)[0].detail == "ran (inputs changed)"
-    assert runs == ["first", "second", "first", "second"]
-    run_steps(steps(p=2), state)  # a parameter: first reruns, its output is the same, second is skipped
-    assert runs[-1] == "first"
-    final.unlink()
-    assert run_steps(steps(p=2), state)[1].detail == "ran (out.txt is missing)"
-    failing = [step("first", [source], middle, {"p": 2}, ok=False)]
-    assert run_steps(failing, state, force=True)[0].status == "incomplete"
-    assert run_steps(failing, state)[0].status == "incomplete"  # an incomplete step is tried again
-
-
-def test_a_steps_code_is_the_modules_it_imports():
-    package = Path(build.__file__).parent
-
-    def code(entry: str) -> set[str]:
-        return {p.relative_to(package).as_posix() for p in build.imported_modules([entry])}
-
-    score, report, clean_code = (
-        code("exportrisk.scoring.score"),
-        code("exportrisk.reporting.runner"),
-        code("exportrisk.ingest.clean"),
-    )
-    assert {"scoring/score.py", "scoring/network.py", "schema.py", "__init__.py"} <= score
-    assert "reporting/sections.py" not in score
-    assert {"reporting/sections.py", "reporting/runner.py"} <= report and "scoring/score.py" not in report
-    assert "ingest/sources/caat_uk.py" in clean_code and "scoring/score.py" not in clean_code
-    assert "build.py" not in score | report | clean_code  # running the steps is not part of what they make
