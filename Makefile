@@ -52,6 +52,7 @@ lab: $(LAB_STAMP)
 lint: install
 	$(BIN)/ruff check exportrisk tests benchmarks notebooks
 	$(BIN)/ruff format --check exportrisk tests benchmarks notebooks
+	$(BIN)/mypy
 
 # Everything: the real data in ../shared, the notebooks, the reports, the installed wheel (a few minutes).
 test: install lint

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import matplotlib.colors
 import networkx as nx
@@ -32,7 +33,7 @@ from exportrisk.schema import LICENCES, TABLES, Table, conform
 from exportrisk.scoring import network
 from exportrisk.scoring import score as scoring
 
-Day = pd.Timestamp | dt.date | str
+Day: TypeAlias = pd.Timestamp | dt.date | str
 
 # Column headers for reading: the score components by their letter and meaning (docs/methodology.md).
 LABELS = {
@@ -204,14 +205,18 @@ def _country(country: str | None) -> str | None:
     return None if country is None else reports.country_code(country)
 
 
-def indicators_as_of(date: Day, country: str | None = None) -> pd.DataFrame:
+def indicators_as_of(
+    date: Day, country: str | None = None, cfg: scoring.ScoringConfig | str | Path | None = None
+) -> pd.DataFrame:
     """Each indicator's latest value public strictly before ``date``, per country or for one (an ISO3 code or a
-    name): what a decision taken that day could know (exportrisk.knowledge.indicators.indicators_as_of)."""
+    name): what a decision taken that day could know (exportrisk.knowledge.indicators.indicators_as_of_many).
+    A value is carried forward as many years as the scores carry it: the scoring configuration's
+    ``destination.max_years_behind`` (``cfg`` as in ``score``; default: the packaged scoring.yaml)."""
     table = load("indicators")
     code = _country(country)
-    if code is None:
-        return indicators.indicators_as_of(table, date)
-    return indicators.indicators_as_of_many(table, pd.DataFrame({"country_code": [code], "date": [pd.Timestamp(date)]}))
+    codes = table["country_code"].drop_duplicates() if code is None else pd.Series([code])
+    queries = pd.DataFrame({"country_code": codes, "date": pd.Timestamp(date)})
+    return indicators.indicators_as_of_many(table, queries, _config(cfg).destination.max_years_behind)
 
 
 def evidence_as_of(date: Day, country: str | None = None) -> pd.DataFrame:
@@ -239,7 +244,7 @@ def _decimal(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}"
 
 
-def _number_format(column: object, dtype: object) -> str | Callable[[object], str] | None:
+def _number_format(column: object, dtype: object) -> str | Callable[[Any], str] | None:
     name = str(column)
     if pd.api.types.is_bool_dtype(dtype):
         return None

@@ -60,8 +60,7 @@ def _run_nodes(tree: ast.AST) -> Iterator[ast.AST]:
     todo = [tree]
     while todo:
         node = todo.pop()
-        test = node.test if isinstance(node, ast.If) else None
-        if getattr(test, "id", getattr(test, "attr", None)) == "TYPE_CHECKING":
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
             todo += node.orelse
             continue
         yield node

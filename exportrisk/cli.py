@@ -197,13 +197,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     project = pipeline.Project.here(mirror=mirror(args), **options)
     summary = runlog.BuildSummary(vars(args))
     with summary.kept(project.data):
-        steps = build.build(project, not args.no_fetch, args.analyses, args.force, args.dry_run, summary.found)
-        for r in steps:
+        failed = False
+        for r in build.build(project, not args.no_fetch, args.analyses, args.force, args.dry_run, summary.found):
             took = f" ({r.seconds:.1f} s)" if r.status in ("done", "incomplete") else ""
             log.info(f"{r.name}: {r.status}: {r.detail}{took}")
             summary.steps.append(r)
-        # a source unavailable is reported, not fatal (build on what is there); a failed report is
-        failed = any(r.status == "incomplete" and r.name != "fetch" for r in summary.steps)
+            # a source unavailable is reported, not fatal (build on what is there); a failed report is
+            failed |= r.status == "incomplete" and r.name != "fetch"
         missing = [] if args.no_fetch or args.dry_run else fetch.missing(project.raw)
         if missing:
             log.warning(f"build: {', '.join(missing)} missing with no earlier copy (see fetch above)")

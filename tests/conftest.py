@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,23 @@ def cleaned_project(root: Path, sources: list[str], mirror: Path) -> Path:
     """The named sources fetched from the mirror and the package's curated source, cleaned: a researcher's project."""
     make_project(root, sorted({*sources, "curated"}), mirror)
     clean(root / "data" / "raw", root / "data" / "processed")
+    return root
+
+
+REAL_SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
+REAL_SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
+
+
+@pytest.fixture(scope="session")
+def real_cleaned(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+    """The real sources and the package's curated one, fetched and cleaned once for the whole session. Read it,
+    never write to it: a test module that scores or writes takes its own copy (copy_project)."""
+    return cleaned_project(tmp_path_factory.mktemp("real"), REAL_SOURCES, shared_datasets)
+
+
+def copy_project(project: Path, root: Path) -> Path:
+    """A copy of a project's data/ at ``root``, to write to without touching the shared one."""
+    shutil.copytree(project / "data", root / "data")
     return root
 
 

@@ -1,6 +1,7 @@
 """The researcher's API (``import exportrisk as er``) on the real data: tables built on first use, scoring a
 researcher's own selection, the network and as-of queries, tables for reading, and the README's example as written."""
 
+import dataclasses
 import functools
 import re
 import subprocess
@@ -14,27 +15,26 @@ from matplotlib.figure import Figure
 import exportrisk as er
 from exportrisk import pipeline
 from exportrisk.errors import InputError
-from exportrisk.ingest.registry import sources
 from exportrisk.reporting.plots import BAND_COLOURS
 from exportrisk.schema import BANDS, INDETERMINATE
 from exportrisk.scoring import score as scoring
-from tests.conftest import REPO, cleaned_project, make_project
+from tests.conftest import REPO, copy_project, make_project
 
 KEY = ["licence_id", "line_no"]
 
 
 @functools.cache
-def scored_project(base: Path, mirror: Path) -> Path:
-    """Every registered source fetched from the mirror, and the committed curated folder, cleaned and scored: a
-    researcher's project after `make reports`. Built once per session, for whichever test module asks first."""
-    root = cleaned_project(base / "explore", sorted(sources()), mirror)
+def scored_project(cleaned: Path) -> Path:
+    """A copy of the session's real project (conftest.real_cleaned), scored: a researcher's project after
+    `make reports`. Built once per session, for whichever test module asks first."""
+    root = copy_project(cleaned, cleaned.parent / "explore")
     scoring.run(root / "data" / "processed")
     return root
 
 
 @pytest.fixture
-def project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = scored_project(tmp_path_factory.getbasetemp(), shared_datasets)
+def project(real_cleaned: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = scored_project(real_cleaned)
     monkeypatch.setenv("EXPORTRISK_ROOT", str(root))
     return root
 
@@ -126,6 +126,15 @@ def test_as_of_queries_return_nothing_published_on_or_after_the_date(project, da
     saudi = er.indicators_as_of(day, country="SAU")
     assert set(saudi["country_code"]) == {"SAU"}
     pd.testing.assert_frame_equal(saudi, values[values["country_code"] == "SAU"].reset_index(drop=True))
+
+
+def test_indicators_are_carried_forward_as_far_as_the_scoring_setting_says(project):
+    cfg = scoring.load_config(scoring.DEFAULT_CONFIG)
+    strict = dataclasses.replace(cfg, destination=dataclasses.replace(cfg.destination, max_years_behind=0))
+    default, fresh_only = er.indicators_as_of("2020-03-04"), er.indicators_as_of("2020-03-04", cfg=strict)
+    assert default["years_behind"].between(0, cfg.destination.max_years_behind).all()
+    assert (default["years_behind"] > 0).any() and fresh_only["years_behind"].eq(0).all()
+    pd.testing.assert_frame_equal(fresh_only, default[default["years_behind"].eq(0)].reset_index(drop=True))
 
 
 def test_affiliates_by_a_name_or_alias_are_those_in_force_on_the_day(project):

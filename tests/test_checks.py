@@ -13,10 +13,7 @@ from exportrisk import cli
 from exportrisk.schema import INDICATORS, LICENCES, conform
 from exportrisk.scoring import backtests as checks
 from exportrisk.scoring import score as scoring
-from tests.conftest import cleaned_project, run_cli
-
-SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
-SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
+from tests.conftest import copy_project, run_cli
 
 
 @pytest.mark.parametrize(
@@ -86,9 +83,9 @@ def test_interception_value_reads_freedom_house_status_as_of_the_decision_and_co
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> tuple[Path, pd.DataFrame, str]:
+def real(tmp_path_factory: pytest.TempPathFactory, real_cleaned: Path) -> tuple[Path, pd.DataFrame, str]:
     """The real sources and the committed curated folder, cleaned, then `exportrisk checks`: root, table, output."""
-    root = cleaned_project(tmp_path_factory.mktemp("checks"), SOURCES, shared_datasets)
+    root = copy_project(real_cleaned, tmp_path_factory.mktemp("checks"))
     printed = run_cli(root, "checks")
     return root, pd.read_csv(root / "data" / "processed" / "checks.csv"), printed
 

@@ -27,9 +27,9 @@ def test_the_five_topics_are_there():
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_each_notebook_runs_top_to_bottom_on_the_real_data(
-    notebook, tmp_path_factory, shared_datasets, tmp_path, monkeypatch
+    notebook, real_cleaned, shared_datasets, tmp_path, monkeypatch
 ):
-    project = scored_project(tmp_path_factory.getbasetemp(), shared_datasets)
+    project = scored_project(real_cleaned)
     monkeypatch.setenv("EXPORTRISK_ROOT", str(project))  # the kernel inherits it: no path in the notebook
     executed = papermill.execute_notebook(
         str(notebook),

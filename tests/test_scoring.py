@@ -17,10 +17,8 @@ from exportrisk.ingest.files import read_table
 from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS, SCORE_LINES, SCORES, conform
 from exportrisk.scoring import precedent
 from exportrisk.scoring import score as scoring
-from tests.conftest import cleaned_project, run_cli
+from tests.conftest import copy_project, run_cli
 
-SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
-SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
 EX_ANTE = [c for c in SCORE_LINES.columns if c not in ("hindsight_score", "hindsight_band", "reassessment_date")]
 
 
@@ -586,9 +584,9 @@ class Scored:
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Scored:
+def real(tmp_path_factory: pytest.TempPathFactory, real_cleaned: Path) -> Scored:
     """The UK, Dutch, indicator and victim sources with the committed curated folder, cleaned and scored."""
-    root = cleaned_project(tmp_path_factory.mktemp("scoring"), SOURCES, shared_datasets)
+    root = copy_project(real_cleaned, tmp_path_factory.mktemp("scoring"))
     printed = run_cli(root, "score")
     processed = root / "data" / "processed"
     first = {n: (processed / f"{n}.parquet").read_bytes() for n in ("scores", "score_lines")}

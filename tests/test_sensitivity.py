@@ -12,10 +12,7 @@ from exportrisk.ingest.files import read_table
 from exportrisk.schema import SCORES, SENSITIVITY
 from exportrisk.scoring import score as scoring
 from exportrisk.scoring import sensitivity
-from tests.conftest import cleaned_project, run_cli
-
-SOURCES = ["caat-uk", "nl-licences", "pts", "freedomhouse", "fariss-lhrs", "pegasus-victims"]
-SOURCES += ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
+from tests.conftest import copy_project, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +107,9 @@ def test_kendall_tau_b_of_a_ranking_with_itself_its_reverse_and_hand_computed_ca
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
+def real(tmp_path_factory: pytest.TempPathFactory, real_cleaned: Path) -> Path:
     """The real sources and the committed curated folder, cleaned and scored; returns the project root."""
-    root = cleaned_project(tmp_path_factory.mktemp("sensitivity"), SOURCES, shared_datasets)
+    root = copy_project(real_cleaned, tmp_path_factory.mktemp("sensitivity"))
     run_cli(root, "score")
     return root
 
