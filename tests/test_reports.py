@@ -405,8 +405,8 @@ def test_equal_scores_share_a_rank_marked_as_a_tie_and_a_list_never_splits_a_tie
 
 
 @pytest.fixture(scope="module")
-def every_source(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path) -> Path:
-    return scored_project(tmp_path_factory.getbasetemp(), shared_datasets)
+def every_source(real_cleaned: Path) -> Path:
+    return scored_project(real_cleaned)
 
 
 def built(project: Path, code: str, role: str) -> reports.Report:
