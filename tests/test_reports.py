@@ -293,7 +293,8 @@ def test_the_template_ships_as_package_data():
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     folder = Path(report_runner.__file__).parent
     assert NOTEBOOK.parent.parent == folder  # inside exportrisk/reporting, not the checkout's notebooks/
-    assert [p for glob in package_data["exportrisk.reporting"] for p in folder.glob(glob)] == [NOTEBOOK]
+    shipped = [p for glob in package_data["exportrisk.reporting"] for p in folder.glob(glob)]
+    assert NOTEBOOK in shipped and folder / "templates" / "page" / "index.html.j2" in shipped  # and the page
 
 
 # --- the content, on small tables ---
