@@ -108,8 +108,9 @@ def clean_mapped(
     lines, totals = [], []
     for spec in spreadsheet.load_folder_specs(folder):
         staged = spreadsheet.stage(folder, [spec])
-        for part in staged if names is not None and own else []:
-            spreadsheet.reject_names(part, names)
+        if names is not None and own:
+            for part in staged:
+                spreadsheet.reject_names(part, names)
         if spec.aggregate is None:
             lines += clean_staged(staged, folder.name, today, out, spec.countries, own=own)
         else:

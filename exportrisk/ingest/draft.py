@@ -179,9 +179,17 @@ def choose(columns: dict[str, Column]) -> dict[str, str]:
         content = fits_for(canonical)
         for pattern in patterns:
             named = re.compile(pattern, re.IGNORECASE)
-            take(canonical, lambda n, c=content, p=named: bool(p.search(n)) and c(fits[n]))
+
+            def by_name(n: str, c: Callable[[dict[str, float]], bool] = content, p: re.Pattern[str] = named) -> bool:
+                return bool(p.search(n)) and c(fits[n])
+
+            take(canonical, by_name)
     for canonical in ("decision_date", "destination_raw", "control_code_raw", "year"):
-        take(canonical, lambda n, c=canonical: fits[n][c] >= 0.8)
+
+        def by_content_only(n: str, c: str = canonical) -> bool:
+            return fits[n][c] >= 0.8
+
+        take(canonical, by_content_only)
     return {c: chosen[c] for c in NAMES if c in chosen}
 
 

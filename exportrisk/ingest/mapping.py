@@ -307,7 +307,9 @@ def parse_spec(doc: object, where: Where, label: str) -> SourceSpec:
         missing=frozenset(countries.normalise(m) for m in scalars(top.get("missing", []), "missing", where)),
         years=year_range(top.get("years", [1900, 2100]), where),
         countries=parse_countries(top.get("countries"), where, f"the countries: section of {label}"),
-        **{key: scalar(top[key], key, where) for key in ABOUT if key in top},
+        citation=scalar(top["citation"], "citation", where) if "citation" in top else None,
+        terms=scalar(top["terms"], "terms", where) if "terms" in top else None,
+        aggregate=scalar(top["aggregate"], "aggregate", where) if "aggregate" in top else None,
     )
 
 
