@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from exportrisk.ingest.clean import CleanResult, clean
+from exportrisk.reporting import sections
 from tests.conftest import make_project
 
 SOURCE = "fi-saferglobe-arms-exports"
@@ -72,3 +73,17 @@ def test_military_sheet_is_aggregates_never_licences(finland: CleanResult) -> No
     year_2021 = totals[totals["decision_date"] == pd.Timestamp("2021-01-01")]
     australia = year_2021[year_2021["destination_country_code"] == "AUS"]
     assert australia["item_count"].sum() == australia.drop_duplicates("aggregate_id")["item_count"].sum()
+
+
+def test_finlands_report_shows_the_military_totals_in_their_own_section(finland: CleanResult) -> None:
+    aggregates = finland.tables["aggregates"]
+    spec = sections.ReportSpec("FIN", "licensing")
+    mine = sections.select_lines(aggregates, spec)
+    assert mine["aggregate_id"].nunique() == 2891
+    [section] = sections.aggregate_section(mine, spec)
+    table = section.table
+    assert section.key == "aggregate_records" and "not licences" in section.title
+    records = mine.drop_duplicates("aggregate_id")  # a record published for several lines counts once
+    assert table["value (source's total)"].sum() == pytest.approx(records["value"].sum())
+    assert table["year"].between(2002, 2021).all()
+    assert not sections.aggregate_section(mine.iloc[:0], spec)  # no section where a country has no totals

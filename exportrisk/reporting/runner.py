@@ -51,13 +51,13 @@ from exportrisk import config
 from exportrisk.errors import InputError
 from exportrisk.ingest.fetch import MANIFEST, sha256
 from exportrisk.ingest.files import atomic_path, write_json
-from exportrisk.ingest.sources import pegasus_victims, read_source_csv
+from exportrisk.ingest.sources import pegasus_victims, read_source_csv, spreadsheet
 from exportrisk.knowledge.indicators import indicator_specs
 from exportrisk.reference import pseudonyms
 from exportrisk.reference.entities import fold
 from exportrisk.reporting import sections as reports
 from exportrisk.reporting.figures import html_cell
-from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, SCORE_LINES, Table, conform
+from exportrisk.schema import AGGREGATES, ENTITIES, EVIDENCE, INDICATORS, LICENCES, SCORE_LINES, Table, conform
 
 ENGINE = "exportrisk-warm"
 KERNEL = "python3"
@@ -102,6 +102,19 @@ def read_cached(path: Path, table: Table) -> tuple[pd.DataFrame, str]:
     return _read_file(path, table, (stat.st_mtime_ns, stat.st_size))
 
 
+def own_source_about(folder: Path) -> dict[str, str]:
+    """The citation and terms a researcher's folder declares in its exportrisk.yaml, where it does."""
+    if not (folder / spreadsheet.MAPPING_FILE).is_file():
+        return {}
+    try:
+        specs = spreadsheet.load_folder_specs(folder)
+    except InputError:  # clean already said what is wrong with the mapping; the report just lacks the citation
+        return {}
+    about = {"citation": next((s.citation for s in specs if s.citation), None)}
+    about["terms"] = next((s.terms for s in specs if s.terms), None)
+    return {k: v for k, v in about.items() if v}
+
+
 def read_manifests(raw: Path) -> dict[str, dict]:
     """Each raw source folder's fetch.json; for a folder without one (curated data, a researcher's own
     spreadsheet) the same fields, with checksums computed now."""
@@ -112,11 +125,12 @@ def read_manifests(raw: Path) -> dict[str, dict]:
             manifests[folder.name] = json.loads(manifest.read_text(encoding="utf-8"))
             continue
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        about = own_source_about(folder)
         manifests[folder.name] = {
             "source": folder.name,
-            "title": f"data/raw/{folder.name}/ (not in the source registry)",
-            "licence": "see the folder's exportrisk.yaml and each row's source_url",
-            "citation": f"data/raw/{folder.name}",
+            "title": about.get("citation") or f"data/raw/{folder.name}/ (a researcher's own source)",
+            "licence": about.get("terms") or "see the folder's exportrisk.yaml and each row's source_url",
+            "citation": about.get("citation") or f"data/raw/{folder.name}",
             "files": {p.name: {"sha256": sha256(p.read_bytes()), "bytes": p.stat().st_size} for p in files},
         }
     return manifests
@@ -155,6 +169,8 @@ def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData
     score_lines = read["score_lines"][0]
     partial, ends = source_coverage(read["licences"][1], read["licences"][0])
     indicators = read.get("indicators", (INDICATORS.empty(), ""))[0]
+    found = processed / f"{AGGREGATES.name}.parquet"
+    aggregates = read_cached(found, AGGREGATES)[0] if found.is_file() else AGGREGATES.empty()
     return reports.ReportData(
         licences=lines,
         score_lines=score_lines[score_lines["licence_id"].isin(lines["licence_id"])],
@@ -165,6 +181,7 @@ def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData
         manifests=read_manifests(data / "raw"),
         partial_years=partial,
         source_ends=ends,
+        aggregates=reports.select_lines(aggregates, spec),
     )
 
 
@@ -200,7 +217,7 @@ def fingerprint(spec: reports.ReportSpec, data: reports.ReportData, template: Pa
     evidence = reports.report_evidence(data.score_lines, data, spec)
     evidence = evidence.drop_duplicates(["evidence_id", "line_no"]).sort_values(["evidence_id", "line_no"])
     total = hashlib.sha256(json.dumps([spec.key, spec.period, code_digest(), ends], sort_keys=True).encode())
-    for frame in (data.licences, data.score_lines, data.indicators, evidence, coverage):
+    for frame in (data.licences, data.score_lines, data.indicators, evidence, coverage, data.aggregates):
         total.update(frame_digest(frame))
     context = {"manifests": data.manifests, "entity_sources": sorted(set(data.entities["source"].astype("string")))}
     total.update(json.dumps(context, sort_keys=True, default=str).encode())

@@ -128,6 +128,7 @@ class ReportData:
     manifests: dict[str, dict]  # per source: its fetch.json (or the same fields for a folder without one)
     partial_years: pd.DataFrame  # partial_years() of the whole licences table
     source_ends: dict[str, pd.Timestamp]  # each licence source's last decision date, in the whole licences table
+    aggregates: pd.DataFrame  # the report's aggregate records (totals a source publishes instead of licences)
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,45 @@ def within(years: pd.Series, first_year: int | None, last_year: int | None) -> p
     if last_year is not None:
         keep &= years <= last_year
     return keep.fillna(False).astype(bool)
+
+
+def aggregate_records(aggregates: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
+    """A source's published totals for the report's country, per year, counterpart and what a row totals.
+
+    They are never licences: no licence count, value total or score of the report includes them.
+    """
+    other = "destination" if spec.role == "licensing" else "licensing"
+    counterpart = aggregates[ROLE_COLUMN[other]].astype("string").fillna(aggregates["destination_raw"])
+    table = aggregates.assign(
+        year=aggregates["decision_date"].dt.year.astype("Int64"),
+        counterpart=counterpart,
+        value_share=aggregates["value"] / aggregates["value_shared_by"],  # a total published for several lines
+        count_share=aggregates["item_count"] / aggregates["value_shared_by"],
+    )
+    grouped = table.groupby(
+        ["year", "counterpart", "granularity", "currency_code"], dropna=False, observed=True, sort=True
+    ).agg(records=("aggregate_id", "nunique"), licences=("count_share", "sum"), value=("value_share", "sum"))
+    grouped = grouped.reset_index().rename(
+        columns={"counterpart": "licensed by" if other == "licensing" else "destination", "currency_code": "currency"}
+    )
+    return grouped.rename(columns={"licences": "licences counted (source's total)", "value": "value (source's total)"})
+
+
+def aggregate_section(aggregates: pd.DataFrame, spec: ReportSpec) -> list[Section]:
+    """The section of aggregate records, where the report's country has any."""
+    if aggregates.empty:
+        return []
+    table = aggregate_records(aggregates, spec)
+    return [
+        Section(
+            "aggregate_records",
+            "Published totals (not licences)",
+            f"{len(aggregates):,} records in which a source publishes totals (licences or values per year, "
+            "counterpart and category) instead of single licences. They are shown apart and counted in no "
+            "licence figure, chart or score of this report; the source's own totals are given as published.",
+            table,
+        )
+    ]
 
 
 def select_lines(licences: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
@@ -974,6 +1014,7 @@ def build_report(data: ReportData, spec: ReportSpec) -> Report:
     else:
         sections = destination_sections(scored, units, data, spec)
         title = f"Export licences to {spec.country_name}"
+    sections += aggregate_section(select_lines(data.aggregates, spec), spec)
     versions = sorted(scored["method_version"].dropna().unique())
     used = used_sources(scored, data)
     return Report(
