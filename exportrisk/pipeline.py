@@ -251,7 +251,7 @@ STEPS: tuple[Step, ...] = (
         run_report,
         report_summary,
         modules=("exportrisk.reporting.runner", "exportrisk.reporting.figures"),
-        reads=("licences", "score_lines", "indicators", "evidence", "entities"),
+        reads=("licences", "aggregates", "score_lines", "indicators", "evidence", "entities"),
         files_in=report_inputs,
         files_out=report_outputs,
         params=lambda p: {"roles": list(p.roles), "period": p.period},
