@@ -8,8 +8,10 @@ import pytest
 
 from exportrisk.ingest.clean import clean
 from exportrisk.ingest.files import read_table
+from exportrisk.ingest.sources import citizenlab_finfisher_scan
 from exportrisk.schema import EVIDENCE, REJECTS
 from tests.conftest import make_project
+from tests.privacy import named
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SCANS = ["citizenlab-finfisher-scan", "citizenlab-planet-netsweeper"]
@@ -54,3 +56,15 @@ def test_netsweeper_names_the_ten_countries_of_concern_as_customer_relations_fro
     mine = rejects[rejects["source"].eq("citizenlab-planet-netsweeper")]
     installations = len(pd.read_csv(SHARED / "citizenlab-planet-netsweeper" / "installations_found_SUBSET.csv"))
     assert len(ns) + len(mine) == installations == 122 and (mine["reason_code"].astype(str) == "duplicate_row").all()
+
+
+def test_no_evidence_address_of_any_source_holds_part_of_a_victims_name(tmp_path: Path, shared_datasets: Path):
+    root = make_project(tmp_path, [*SCANS, "pegasus-victims"], shared_datasets)
+    clean(root / "data" / "raw", root / "data" / "processed")
+    evidence = read_table(root / "data" / "processed" / "evidence.parquet", EVIDENCE)
+    names = pd.read_csv(shared_datasets / "pegasus-victims" / "data-pegasus-victims.csv")["name"].dropna().tolist()
+    given = [url for url, _ in citizenlab_finfisher_scan.REPORTS.values()]
+    assert [u for u in given if named(u, names)]  # the 2013 report's address names its authors, one like a victim
+    assert not [u for u in evidence["source_urls"].dropna() if named(u, names)]
+    ff = evidence[evidence["source"].eq("citizenlab-finfisher-scan")]
+    assert ff["source_urls"].str.contains(citizenlab_finfisher_scan.FILE_URL, regex=False).all()  # the file stays

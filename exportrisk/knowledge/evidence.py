@@ -11,6 +11,7 @@ without look-ahead.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -298,7 +299,7 @@ def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     if curated.EVIDENCE in staged:
         part = staged[curated.EVIDENCE]
         evidence.append(out.record(part, curated.NAME, "evidence", *finalise_evidence(part, names, entities, today)))
-    victims = raw_dir / pegasus_victims.NAME
+    victims, victim_names = raw_dir / pegasus_victims.NAME, None
     if victims.is_dir():
         part, victim_names = pegasus_victims.stage(victims, pseudonyms.salt())
         lines, rejected = finalise_evidence(part, countries.source_mapping(pegasus_victims.NAME), entities, today)
@@ -317,8 +318,29 @@ def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
         evidence.append(
             out.record(part, vendor_scan.NAME, "evidence", *finalise_evidence(part, names, entities, today))
         )
-    out.tables.update(entities=entities, relations=relations, evidence=pd.concat(evidence, ignore_index=True))
+    table = pd.concat(evidence, ignore_index=True)
+    if victim_names is not None:
+        table = without_naming_urls(table, victim_names)
+    out.tables.update(entities=entities, relations=relations, evidence=table)
     return out
+
+
+def without_naming_urls(evidence: pd.DataFrame, victim_names: re.Pattern[str]) -> pd.DataFrame:
+    """Every source's URLs less those holding part of a victim's name, not only the victim database's own.
+
+    A report's address may name its authors, and an author may share a name with a victim (the 2013
+    FinFisher report's does): such an address is left out, and a row left with none cites its publisher
+    and date instead.
+    """
+    kept = pseudonyms.drop_naming(evidence["source_urls"], victim_names)
+    withheld = evidence["source_urls"].notna() & kept.isna()
+    cited = (
+        evidence["publisher"].fillna("source")
+        + ", "
+        + evidence["published_date"].dt.strftime("%Y-%m-%d")
+        + " (address withheld: it holds part of a name)"
+    )
+    return evidence.assign(source_urls=kept.where(~withheld, cited))
 
 
 def evidence_as_of(evidence: pd.DataFrame, date: pd.Timestamp | dt.date | str) -> pd.DataFrame:
