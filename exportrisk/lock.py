@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,13 +31,21 @@ class Locked(Exception):
     """Another run holds the project's lock; the message says which and since when."""
 
 
-def holder(data: Path) -> str:
-    """Who holds the lock, as the holder wrote it: 'exportrisk build (pid 123 on host) since <UTC time>'."""
-    try:
-        found = json.loads((data / HOLDER).read_text(encoding="utf-8"))
-        return f"exportrisk {found['command']} (pid {found['pid']} on {found['host']}) since {found['since']}"
-    except (OSError, ValueError, KeyError):
-        return "a run that has not said since when"
+def holder(data: Path, patience: float = 2.0) -> str:
+    """Who holds the lock, as the holder wrote it: 'exportrisk build (pid 123 on host) since <UTC time>'.
+
+    The holder writes its file just after taking the lock, so a run that finds the lock taken in that instant
+    waits up to ``patience`` seconds for the file before saying it does not know.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            found = json.loads((data / HOLDER).read_text(encoding="utf-8"))
+            return f"exportrisk {found['command']} (pid {found['pid']} on {found['host']}) since {found['since']}"
+        except (OSError, ValueError, KeyError):
+            if time.monotonic() >= deadline:
+                return "a run that has not said since when"
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
