@@ -24,7 +24,6 @@ PUBLISHED = ("licences", "rejects", "indicators", "evidence", "entities", "relat
 PERSONAL_SOURCES = (pegasus_victims.NAME,)
 WITHHELD_COLUMNS = {"evidence": ("victim_id",)}
 WITHHELD_RAW = '{"withheld": "personal data of the victim database"}'
-VICTIM_ID = re.compile(r"(?<![0-9a-z])v-[0-9a-f]{16}(?![0-9a-f])")
 
 
 def published_schema(name: str) -> Table:
@@ -62,7 +61,7 @@ def check_publishable(name: str, frame: pd.DataFrame, names: re.Pattern[str]) ->
         if frame[column].dtype.kind in "biufcmM":
             continue
         text = frame[column].astype("string").dropna().unique()
-        if any(VICTIM_ID.search(v) for v in text):
+        if any(pseudonyms.VICTIM_ID.search(v) for v in text):
             raise InputError(f"{name} (export)", "would show a victim's id: a bug, nothing was written", column=column)
 
 

@@ -37,6 +37,8 @@ from exportrisk.reference.entities import fold
 SALT_ENV = "EXPORTRISK_PSEUDONYM_SALT"
 DEFAULT_SALT = "exportrisk-public-pseudonym-salt-v1"
 NEVER = re.compile(r"(?!)")
+# A victim's pseudonymous id, alone or inside an evidence id: what no published file may show.
+VICTIM_ID = re.compile(r"(?<![0-9a-z])v-[0-9a-f]{16}(?![0-9a-f])")
 # An evidence id that holds a victim's pseudonymous id ('pegasus-victims:v-0123456789abcdef', '-2' for a repeat).
 VICTIM_EVIDENCE_ID = re.compile(r"[\w.-]+:v-[0-9a-f]{16}(?:-\d+)?")
 

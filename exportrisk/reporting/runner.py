@@ -401,7 +401,7 @@ def check_no_victim_names(folder: Path, pattern: re.Pattern[str]) -> None:
         text = unquote(BASE64.sub("", path.read_text(encoding="utf-8")))  # embedded charts are scanned as files
         if pattern.search(text.casefold() if text.isascii() else fold(text)):  # fold is slow, and ASCII needs none
             raise InputError(path.relative_to(folder), "would name a victim: a bug, the report was not published")
-        if pseudonyms.VICTIM_EVIDENCE_ID.search(text):
+        if pseudonyms.VICTIM_ID.search(text):
             raise InputError(path.relative_to(folder), "would show a victim's id: a bug, the report was not published")
 
 
