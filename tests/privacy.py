@@ -4,11 +4,18 @@ It does not reuse the library's pattern: a part of a name is any word of four le
 with the word after it ("princess-haya", "Mr. X"), found however the words are joined and whatever the case,
 accents or URL encoding. Only the words below, reviewed against the real database, and the words of
 country names (a report on El Salvador says "Salvador") name nobody.
+
+pdf_text reads the text of the PDFs the project writes without a PDF library (none is a dependency): the
+string operands of the text operators in every content stream, inflated. That is all the text of a matplotlib
+PDF: with its default Type 3 fonts each line of text is one BT ... ET block of cp1252 strings (TJ arrays split
+by kerning). A character outside cp1252 is drawn as a glyph of its own, outside those strings: its neighbours
+still read as words on either side of it.
 """
 
 import functools
 import re
 import unicodedata
+import zlib
 from urllib.parse import unquote
 
 import pycountry
@@ -52,3 +59,33 @@ def named(text: str, names: list[str]) -> list[int]:
                 hits.append(i)
                 break
     return hits
+
+
+STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+TEXT_BLOCK = re.compile(rb"\bBT\b(.*?)\bET\b", re.DOTALL)
+LITERAL = re.compile(rb"\(((?:\\.|[^\\()])*)\)", re.DOTALL)
+ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _unescape(literal: bytes) -> bytes:
+    """A PDF literal string's bytes: backslash escapes and octal codes resolved."""
+
+    def one(found: re.Match[bytes]) -> bytes:
+        code = found.group(1)
+        return bytes([int(code, 8)]) if code[:1].isdigit() else ESCAPES.get(code, code)
+
+    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.DOTALL)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text a PDF shows, one line per text block, and the rest of the file outside its streams (the document
+    information) as it is."""
+    lines = [STREAM.sub(b"", data).decode("latin-1")]
+    for found in STREAM.finditer(data):
+        try:
+            content = zlib.decompress(found.group(1))
+        except zlib.error:
+            continue
+        for block in TEXT_BLOCK.finditer(content):
+            lines.append(b"".join(_unescape(s) for s in LITERAL.findall(block.group(1))).decode("cp1252", "replace"))
+    return "\n".join(lines)

@@ -5,7 +5,9 @@ import io
 import itertools
 import subprocess
 import sys
+import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -13,9 +15,12 @@ import matplotlib.style
 import numpy as np
 import pandas as pd
 import pytest
+from IPython.core.pylabtools import print_figure
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
-from exportrisk.reporting import figures, plots
+from exportrisk.knowledge.indicators import indicator_specs
+from exportrisk.reporting import figures, plots, sections
 from exportrisk.schema import BANDS, INDETERMINATE
 from tests.conftest import REPO
 
@@ -129,6 +134,56 @@ def test_year_axes_show_whole_years_even_for_one_year(tmp_path):
     low, high = ax.get_xlim()
     shown = [label.get_text() for label in ax.get_xticklabels() if low <= label.get_position()[0] <= high]
     assert shown == ["2020"]  # not 2019.6, 2019.8, ...
+
+
+FIVE = ("pts_a", "pts_h", "pts_s", "fh_total", "fariss_theta")
+FIVE_INDICATORS = pd.DataFrame(
+    {"year": [2010, 2011] * 5, "indicator": [c for c in FIVE for _ in "ab"], "risk": [50, 60] * 5}
+)
+
+
+def final_extents(fig: Figure, draw: Callable[[Figure], object]) -> tuple[Bbox, Bbox]:
+    """The legend's and the source line's boxes in the last drawing ``draw`` makes (a tight save draws twice:
+    once to measure, once cropped)."""
+    seen = {}
+
+    def record(event) -> None:
+        source = next(t for t in fig.texts if t.get_text().startswith("Source: "))
+        seen["boxes"] = (fig.legends[0].get_window_extent(event.renderer), source.get_window_extent(event.renderer))
+
+    fig.canvas.mpl_connect("draw_event", record)
+    draw(fig)
+    return seen["boxes"]
+
+
+DRAWS = {
+    "inline in a notebook": lambda fig: print_figure(fig, "png", bbox_inches="tight"),
+    "saved for a report": lambda fig: figures.save_figure(fig, Path(tempfile.mkdtemp()), "chart"),
+}
+
+
+@pytest.mark.parametrize("draw", DRAWS)
+@pytest.mark.parametrize("name", [*sorted(plots.CHARTS), "two legend rows"])
+def test_the_legend_never_covers_the_source_line_however_the_chart_is_drawn(name, draw):
+    """Drawn inline, a figure is cropped to its tight box; the legend's second row printed over the source."""
+    chart = plots.indicator_trends if name == "two legend rows" else plots.CHARTS[name]
+    fig = chart(FIVE_INDICATORS if name == "two legend rows" else TABLES[name], "A title", SOURCE * 3)
+    legend, source = final_extents(fig, DRAWS[draw])
+    assert not legend.overlaps(source), (legend, source)
+    assert source.y1 <= legend.y0  # the source line stays under the legend
+    if name == "two legend rows":
+        assert legend.height > 2 * fig.legends[0].get_texts()[0].get_window_extent().height  # two rows indeed
+
+
+def test_every_indicator_the_package_reads_has_a_fixed_colour_and_a_readable_name():
+    declared = {c for spec in indicator_specs().values() for c in spec.indicators}
+    drawn = declared - sections.uncertainty_indicators()
+    assert "fariss_theta" in drawn and "fariss_theta_sd" not in drawn  # a standard deviation is no risk line
+    assert drawn <= set(plots.INDICATOR_STYLE), drawn - set(plots.INDICATOR_STYLE)
+    assert all("_" not in plots.indicator_name(code) for code in drawn)
+    fig = plots.indicator_trends(FIVE_INDICATORS, "t", SOURCE)
+    colours = {line.get_label(): line.get_color() for line in fig.axes[0].get_lines()}
+    assert colours["Fariss physical integrity"] == plots.INDICATOR_STYLE["fariss_theta"][1]
 
 
 # Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB: what people with those deficiencies see.
@@ -270,3 +325,14 @@ def test_saving_writes_every_format_and_the_table_behind_the_chart(tmp_path):
     ]
     assert pd.read_csv(paths["csv"]).equals(TABLES[name])
     assert io.BytesIO(paths["pdf"].read_bytes()).read(5) == b"%PDF-"
+
+
+def test_every_table_of_a_report_is_written_with_formulas_neutralised(tmp_path):
+    name = "licences_by_year_and_state"
+    table = TABLES[name].assign(note=['=HYPERLINK("http://x")', "+1", "plain"], licences=[4, -1, 6])
+    path = figures.save_chart(plots.CHARTS[name](TABLES[name], "t", SOURCE), table, tmp_path, name)["csv"]
+    written = pd.read_csv(path)
+    assert written["note"].tolist() == ['\'=HYPERLINK("http://x")', "'+1", "plain"]  # text runs as no formula
+    assert written["licences"].tolist() == [4, -1, 6]  # numbers stay numbers
+    package = REPO / "exportrisk" / "reporting"
+    assert not [p for p in package.rglob("*.py") if ".to_csv(" in p.read_text()]  # one way to write a CSV

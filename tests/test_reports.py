@@ -16,12 +16,13 @@ from bs4 import BeautifulSoup
 
 from exportrisk import cli
 from exportrisk.ingest.files import read_table, write_parquet
+from exportrisk.reporting import figures, plots
 from exportrisk.reporting import runner as report_runner
 from exportrisk.reporting import sections as reports
 from exportrisk.schema import BANDS, EVIDENCE, INDETERMINATE, LICENCES, SCORE_LINES, VICTIM_ROLE_TYPES, conform
 from exportrisk.scoring import score as scoring
 from tests.conftest import REPO, cleaned_project
-from tests.privacy import named
+from tests.privacy import named, pdf_text
 from tests.test_api import scored_project
 
 METHOD = scoring.load_config().method_version
@@ -132,13 +133,24 @@ def test_no_part_of_a_victim_name_nor_a_victim_id_appears_in_any_report_file(pro
     saudi = (project / "reports" / "destination/SAU/report.html").read_text(encoding="utf-8")
     assert "targeting incident" in saudi and "journalist" in saudi  # the victim entries are reported, unnamed
     files = [p for p in (project / "reports").rglob("*") if p.suffix in (".html", ".ipynb", ".csv", ".json", ".svg")]
-    assert len(files) > 20
-    for path in files:
-        text = path.read_text(encoding="utf-8")
+    pdfs = list((project / "reports").rglob("*.pdf"))
+    assert len(files) > 20 and len(pdfs) >= len(SPECS)
+    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    texts |= {path: pdf_text(path.read_bytes()) for path in pdfs}  # the text of every figure's PDF
+    assert all("Source: " in texts[path] for path in pdfs)  # its text is read indeed
+    for path, text in texts.items():
         assert not named(text, names), path
         assert not [v for v in victim_ids if v in text], path
     titled = next(n for n in names if n.startswith("Princess ")).split()[:2]
     assert named("https://example.org/dubai-ruler-" + "-".join(titled).lower(), names)  # the search works
+
+
+def test_the_privacy_scan_reads_a_name_in_a_figures_pdf(shared_datasets, tmp_path):
+    names = pd.read_csv(shared_datasets / "pegasus-victims" / "data-pegasus-victims.csv")["name"].dropna().tolist()
+    accented = next(n for n in names if not n.isascii() and n == n.encode("cp1252", "ignore").decode("cp1252"))
+    fig = plots.indicator_trends(pd.DataFrame({"year": [2020], "indicator": ["pts_a"], "risk": [50.0]}), accented, "x")
+    pdf = figures.save_figure(fig, tmp_path, "planted")["pdf"].read_bytes()
+    assert named(pdf_text(pdf), names) and not named(pdf_text(pdf).replace(accented, ""), names)
 
 
 def test_two_runs_publish_byte_identical_pages_figures_and_tables(project, tmp_path):
@@ -466,3 +478,10 @@ def test_evidence_is_listed_once_per_piece_with_the_kind_of_person_targeted(proj
     )
     assert set(victims["person targeted"]) <= {r.replace("_", " ") for r in VICTIM_ROLE_TYPES}
     assert "victim_id" not in listing
+
+
+def test_destination_charts_draw_fariss_by_its_name_and_no_standard_deviation(every_source):
+    section = next(s for s in built(every_source, "SAU", "destination").sections if s.key == "licences_and_indicators")
+    drawn = section.table.dropna(subset=["risk"])
+    assert "fariss_theta" in set(drawn["indicator"]) and "fariss_theta_sd" not in set(drawn["indicator"])
+    assert drawn["risk"].between(0, 100).all()

@@ -15,7 +15,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from exportrisk.ingest.files import atomic_path
+from exportrisk.ingest.files import atomic_path, write_csv
 from exportrisk.reporting.plots import CHARTS, styled
 from exportrisk.reporting.sections import Report, Section
 
@@ -36,22 +36,13 @@ def save_figure(fig: Figure, folder: Path, name: str) -> dict[str, Path]:
     with styled():
         fig.draw_without_rendering()
         bbox = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
-        fig.set_layout_engine("none")
-        for legend in fig.legends:  # a figure legend follows the figure's box, which cropping moves: pin it
-            legend.set_bbox_to_anchor((0, 0, 1, 1), transform=fig.transFigure)
+        fig.set_layout_engine("none")  # laid out once; its legends stay pinned (plots.PinnedLegends)
         for fmt, options in FORMATS.items():
             path = folder / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format=fmt, bbox_inches=bbox, **options)
             paths[fmt] = path
     return paths
-
-
-def write_csv(table: pd.DataFrame, path: Path) -> Path:
-    """A table as CSV the same way every time: no index, '\\n' line ends, UTF-8."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
-    return path
 
 
 def save_chart(fig: Figure, table: pd.DataFrame, out_dir: Path, name: str) -> dict[str, Path]:

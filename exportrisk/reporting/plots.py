@@ -19,6 +19,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from exportrisk.schema import BANDS, INDETERMINATE
 
@@ -41,9 +42,10 @@ INDICATOR_STYLE = {
     "fh_pr": ("FH political rights", "#e5a50a"),
     "fh_cl": ("FH civil liberties", "#b9ac70"),
     "fh_status": ("FH status", "#94a4a2"),
+    "fariss_theta": ("Fariss physical integrity", "#000000"),
 }
 STATE_COLOURS = {"GBR": "#832db6", "NLD": "#ffa90e", "BGR": "#228833", "CYP": "#aa3377", "FIN": "#99c1f1"}
-SPARE_COLOURS = ("#000000", "#77767b", "#a96b59", "#92dadd")  # an unlisted series: by a hash of its code, fixed
+SPARE_COLOURS = ("#77767b", "#a96b59", "#92dadd")  # an unlisted series: by a hash of its code, fixed
 STRENGTH_COLOURS = {
     "forensically_confirmed": "#bd1f01",
     "official_finding": "#332288",
@@ -65,11 +67,28 @@ def styled() -> Iterator[None]:
         yield
 
 
+class PinnedLegends(ConstrainedLayoutEngine):
+    """Constrained layout that then pins each figure legend to the figure's box as laid out.
+
+    A legend 'outside lower center' follows the figure's box, and cropping to the tight box (an inline notebook
+    chart, a savefig with bbox 'tight') moves that box: the legend then slid down over the source line. Pinned in
+    figure coordinates, it moves with the panels instead. Unpinned again for the next layout, which makes room
+    only for legends that follow the box.
+    """
+
+    def execute(self, fig: Figure) -> None:
+        for legend in fig.legends:
+            legend.set_bbox_to_anchor(None)
+        super().execute(fig)
+        for legend in fig.legends:
+            legend.set_bbox_to_anchor((0, 0, 1, 1), transform=fig.transFigure)
+
+
 def new_figure(rows: int = 1, height: float | None = None) -> tuple[Figure, list]:
     """A styled figure of ``rows`` panels sharing the x axis, one column wide."""
     with styled():
         width, default_height = matplotlib.rcParams["figure.figsize"]
-        fig = Figure(figsize=(width, height or default_height))
+        fig = Figure(figsize=(width, height or default_height), layout=PinnedLegends())
         axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
     return fig, list(axes)
 

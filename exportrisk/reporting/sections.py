@@ -311,9 +311,20 @@ def by_year_and_band(units: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["year", "band"], key=lambda c: c.map(order) if c.name == "band" else c, ignore_index=True)
 
 
+def scoring_yaml() -> dict:
+    return yaml.safe_load((config.METADATA_DIR / "scoring.yaml").read_text(encoding="utf-8"))
+
+
 def band_bounds() -> dict[str, float]:
     """Each band's lower bound on the 0-100 score, as the scorer's configuration sets them."""
-    return yaml.safe_load((config.METADATA_DIR / "scoring.yaml").read_text(encoding="utf-8"))["bands"]
+    return scoring_yaml()["bands"]
+
+
+def uncertainty_indicators() -> set[str]:
+    """Indicators that hold another's standard deviation (the scorer's readings name them as ``sd``): not a
+    record of the country, so no risk line of theirs is drawn."""
+    measures = scoring_yaml()["destination"]["measures"].values()
+    return {r["sd"] for m in measures for r in m["readings"] if r.get("sd")}
 
 
 def band_meaning() -> str:
@@ -680,12 +691,14 @@ def by_state_and_goods(units: pd.DataFrame) -> pd.DataFrame:
 def indicator_trends(
     indicators: pd.DataFrame, titles: dict[str, str], spec: ReportSpec, first_year: int | None = None
 ) -> pd.DataFrame:
-    """Per indicator and year covered from ``first_year``, the latest edition's value, and as risk on 0-100.
+    """Per indicator and year covered from ``first_year``, the latest edition's value, and as risk on 0-100
+    (standard deviations left out: see uncertainty_indicators).
 
     The latest edition is the best estimate of a year in hindsight; what a score could use at a date is the
     scorer's point-in-time question, not this chart's. Risk is 0 at the scale's best end, 100 at its worst.
     """
     rows = indicators[indicators["country_code"].eq(spec.country_code).fillna(False).astype(bool)]
+    rows = rows[~rows["indicator_code"].isin(uncertainty_indicators())]
     rows = rows[within(rows["year"], spec.first_year if first_year is None else first_year, spec.last_year)]
     latest = rows.sort_values(["published_date", "edition"]).drop_duplicates(["indicator_code", "year"], keep="last")
     scale = latest["scale_max"] - latest["scale_min"]
