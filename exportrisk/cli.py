@@ -92,12 +92,12 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_check_source(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from exportrisk.ingest.clean import check_source
+    from exportrisk.ingest.clean import check_source, unreconciled
 
     folder = Path(args.folder).resolve()
     if not folder.is_dir():
         raise InputError(folder, "not a folder (give data/raw/<source>/)")
-    recon, rejects = check_source(folder, pd.Timestamp.today().normalize())
+    recon, rejects, why = check_source(folder, pd.Timestamp.today().normalize())
     for row in recon.itertuples():
         print(f"{row.source_file}: {row.raw_rows} raw rows = {row.clean_rows} kept + {row.rejected_rows} rejected")
     for reason, group in rejects.groupby("reason_code", observed=True, sort=False):
@@ -106,7 +106,7 @@ def cmd_check_source(args: argparse.Namespace) -> int:
         where = f"{first['source_file']} row {first['source_row']}{column}"
         print(f"  {reason}: {len(group)} row(s), e.g. {where}: {first['message']}")
     if not recon["reconciled"].all():
-        raise InputError(folder, "raw rows do not reconcile with kept and rejected rows (a bug)")
+        raise unreconciled(recon, why, folder.parent)
     emptied = recon[(recon["raw_rows"] > 0) & (recon["clean_rows"] == 0)]
     if len(emptied):
         raise InputError(

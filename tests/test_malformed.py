@@ -170,6 +170,49 @@ CASES = {
         "{dir}/licences.csv, row 1, column 'Vuosi': column named by columns.decision_date in exportrisk.yaml is "
         "missing (found: id, date, country, code, value, decision)"
     ),
+    # issue 14: a mapping reads inside its own folder, once per file, and a file's cost is bounded before reading
+    "file_outside_folder": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'file': '../../../outside/licences.csv' is a file outside the source "
+        "folder: name a file inside it"
+    ),
+    "file_absolute_path": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'file': '/tmp/licences.csv' is an absolute path: name a file inside the "
+        "source folder"
+    ),
+    "file_link_outside": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'file': 'licences.csv' links to a file outside the source folder: name a "
+        "file inside it"
+    ),
+    "file_listed_twice": Fails(
+        "{dir}/exportrisk.yaml, row 1: key 'file': './licences.csv' is listed twice in the mapping: list each file once"
+    ),
+    "yaml_alias_bomb": Fails(
+        "{dir}/exportrisk.yaml, row 1: aliases expand the document beyond 100,000 values (nested anchors, or an "
+        "alias inside itself): write the values out"
+    ),
+    "xlsx_zip_bomb": Fails(
+        "{dir}/licences.xlsx: unpacks to 1,024 MB, more than the 256 MB a workbook may: split it, or save the sheet "
+        "as CSV"
+    ),
+    "xlsx_far_cell": Fails(
+        "{dir}/licences.xlsx: the sheet declares 1,048,576 rows by 16,384 columns, more than the 2,000,000 cells a "
+        "sheet may span: delete empty rows and columns (or a stray cell) beyond the table, or save the sheet as CSV"
+    ),
+    "xlsx_far_cell_undeclared": Fails(
+        "{dir}/licences.xlsx: the sheet spans 1,048,576 rows by 16,384 columns, more than the 2,000,000 cells a "
+        "sheet may span: delete empty rows and columns (or a stray cell) beyond the table, or save the sheet as CSV"
+    ),
+    # a CSV saved by an older Mac spreadsheet ends lines with a bare CR: read as written
+    "csv_bare_cr": Works([("A1", "MEX", 1000.0), ("A2", "PER", 2000.0)]),
+    # issue 15: records counted apart from the reader, so one it folds or loses fails the reconciliation
+    "folded_quote": Fails(
+        "{dir}/licences.csv: 5 records in the file, 3 kept + 0 rejected: row 2 holds lines that read as records of "
+        "their own (a stray quote?)"
+    ),
+    "xlsx_row_written_twice": Fails(
+        "{dir}/licences.xlsx: 3 records in the file, 2 kept + 0 rejected: the sheet holds rows the reader did not "
+        "see (a row written twice?)"
+    ),
 }
 FATAL = [case for case, outcome in CASES.items() if isinstance(outcome, Fails)]
 
@@ -183,7 +226,7 @@ def test_corpus_is_complete() -> None:
 def project_with(tmp_path: Path, *cases: str) -> Path:
     """A project whose data/raw/ holds the given corpus cases as sources."""
     for case in cases:
-        shutil.copytree(CORPUS / case, tmp_path / "data" / "raw" / case)
+        shutil.copytree(CORPUS / case, tmp_path / "data" / "raw" / case, symlinks=True)
     return tmp_path
 
 

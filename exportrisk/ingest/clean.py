@@ -142,13 +142,14 @@ def clean_licences(raw_dir: Path, today: pd.Timestamp) -> StepResult:
     return out
 
 
-def check_source(folder: Path, today: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Dry-run one mapped folder: its reconciliation and rejects, nothing written (``exportrisk check-source``)."""
+def check_source(folder: Path, today: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Dry-run one mapped folder: its reconciliation, rejects and what a count that does not add up says,
+    nothing written (``exportrisk check-source``)."""
     out = StepResult()
     lines, totals = clean_mapped(folder, today, out)
     rejects = conform(pd.concat([REJECTS.empty(), *out.rejects], ignore_index=True), REJECTS)
     rejects = rejects.sort_values(["source_file", "source_row"], ignore_index=True)
-    return reconcile(out.raw_rows, lines + totals, rejects), rejects
+    return reconcile(out.raw_rows, lines + totals, rejects), rejects, out.why
 
 
 def unread_folders(raw_dir: Path) -> list[str]:
@@ -193,17 +194,33 @@ def reconcile(raw_rows: dict[str, int], tables: list[pd.DataFrame], rejects: pd.
     return table
 
 
+def unreconciled(recon: pd.DataFrame, why: dict[str, str], raw_dir: Path) -> InputError:
+    """The first raw file whose records do not add up, in one line: the counts, and why where its count can tell.
+
+    Raw records are counted apart from the reader (exportrisk.ingest.records), so a record the reader folded into
+    another or never saw shows here rather than as "3 = 3 + 0".
+    """
+    bad = recon[~recon["reconciled"]].iloc[0]
+    path = raw_dir / bad["source_file"]
+    if bad["in_both"]:
+        return InputError(path, f"{bad['in_both']} records both kept and rejected (a bug)")
+    counts = f"{bad['raw_rows']} records in the file, {bad['clean_rows']} kept + {bad['rejected_rows']} rejected"
+    return InputError(path, f"{counts}: {why.get(bad['source_file']) or 'the reader lost or folded records'}")
+
+
 def clean(raw_dir: Path, processed_dir: Path, today: dt.date | None = None) -> CleanResult:
     today_ts = pd.Timestamp(today or dt.date.today())
     tables: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = [REJECTS.empty()]
     raw_rows: dict[str, int] = {}
+    why: dict[str, str] = {}
     skipped: list[str] = []
     for step in STEPS:
         result = step(raw_dir, today_ts)
         tables.update(result.tables)
         rejects += result.rejects
         raw_rows.update(result.raw_rows)
+        why.update(result.why)
         skipped += result.skipped
     all_rejects = conform(pd.concat(rejects, ignore_index=True), REJECTS)
     all_rejects = all_rejects.sort_values(["table", "source_file", "source_row", "source_column"], ignore_index=True)
@@ -212,8 +229,7 @@ def clean(raw_dir: Path, processed_dir: Path, today: dt.date | None = None) -> C
     validate(all_rejects, REJECTS)
     recon = reconcile(raw_rows, list(tables.values()), all_rejects)
     if not recon["reconciled"].all():
-        bad = recon[~recon["reconciled"]].iloc[0]
-        raise InputError(bad["source_file"], "raw rows do not reconcile with clean and rejected rows (a bug)")
+        raise unreconciled(recon, why, raw_dir)
     for name, table in tables.items():
         write_parquet(table, processed_dir / f"{name}.parquet")
     write_parquet(all_rejects, processed_dir / "rejects.parquet")

@@ -109,7 +109,7 @@ def read(path: Path, sheet: str | None) -> tuple[pd.DataFrame, pd.DataFrame, str
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
         name, row = header_row(path, sheet)
-        frame, _, native = read_xlsx(path, name, row)
+        frame, _, native, _ = read_xlsx(path, name, row)
         return frame, native, name, row
     if suffix in CSV_SUFFIXES:
         frame, _ = read_csv_text(path)

@@ -4,6 +4,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from exportrisk.errors import InputError
 from exportrisk.schema import Table, conform
 
 DELIMITERS = ",;\t|"
+LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @contextlib.contextmanager
@@ -111,7 +113,8 @@ def read_csv_text(
     so that the caller can reject them instead of losing them.
     """
     data = read_utf8(path, encoding)
-    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    # Any line end: a CSV saved by older Mac spreadsheets ends its lines with a bare CR, and is read as written.
+    header_line = LINE_END.split(data, maxsplit=1)[0].decode("utf-8")
     sep = delimiter or sniff_delimiter(header_line)
     header = [h.strip() for h in next(csv.reader([header_line], delimiter=sep))]
     if len(header) < 2:

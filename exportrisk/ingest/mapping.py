@@ -18,7 +18,7 @@ import yaml
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_utf8
 from exportrisk.ingest.sheets import CSV_SUFFIXES, XLSX_SUFFIXES
-from exportrisk.ingest.strictyaml import key_lines
+from exportrisk.ingest.strictyaml import compose_bounded, key_lines, yaml_error
 from exportrisk.reference import countries
 from exportrisk.schema import DESTINATION_TYPES, LICENCES
 
@@ -313,19 +313,48 @@ def parse_spec(doc: object, where: Where, label: str) -> SourceSpec:
     )
 
 
-def load_specs(path: Path, label: str) -> list[SourceSpec]:
-    """Read and check a mapping file, named ``label`` in row-level messages: one spec per YAML document."""
+def contained(folder: Path, name: str, where: Where) -> Path:
+    """The file a mapping names, resolved (links followed), which must lie inside the source's own folder.
+
+    A mapping is data a researcher may have been sent: it must not make the pipeline read any file on the machine
+    into the tables and reports, by an absolute path, a '..' or a link that leaves the folder.
+    """
+    if Path(name).is_absolute():
+        raise where.error("file", f"{name!r} is an absolute path: name a file inside the source folder")
+    inside = folder.resolve()
+    path = (inside / name).resolve()
+    if not path.is_relative_to(inside):
+        how = "links to" if (folder / name).is_symlink() else "is"
+        raise where.error("file", f"{name!r} {how} a file outside the source folder: name a file inside it")
+    return path
+
+
+def check_files(specs: list[SourceSpec], wheres: list[Where], folder: Path) -> None:
+    """Every file inside the folder, and each (file, sheet) read once: a file listed twice would be read twice."""
+    seen: set[tuple[Path, str | None]] = set()
+    for spec, where in zip(specs, wheres, strict=True):
+        for name in spec.files:
+            key = (contained(folder, name, where), spec.sheet)
+            if key in seen:
+                what = f"{name!r}" + (f" (sheet {spec.sheet!r})" if spec.sheet else "")
+                raise where.error("file", f"{what} is listed twice in the mapping: list each file once")
+            seen.add(key)
+
+
+def load_specs(path: Path, label: str, folder: Path) -> list[SourceSpec]:
+    """Read and check the mapping file of the source ``folder``, named ``label`` in row-level messages: one spec
+    per YAML document."""
     text = read_utf8(path).decode("utf-8")
+    nodes = compose_bounded(text, path, TextLoader)
     try:
         docs = list(yaml.load_all(text, Loader=TextLoader))  # a SafeLoader subclass: no arbitrary objects
-        nodes = list(yaml.compose_all(text, Loader=TextLoader))
     except yaml.YAMLError as exc:
-        problem_mark = getattr(exc, "problem_mark", None)
-        row = problem_mark.line + 1 if problem_mark else None
-        raise InputError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", row=row) from None
-    specs = [parse_spec(doc, Where(path, key_lines(node)), label) for doc, node in zip(docs, nodes, strict=True)]
+        raise yaml_error(path, exc) from None
+    wheres = [Where(path, key_lines(node)) for node in nodes]
+    specs = [parse_spec(doc, where, label) for doc, where in zip(docs, wheres, strict=True)]
     if not specs:
         raise InputError(path, "file is empty")
+    check_files(specs, wheres, folder)
     if len(specs) > 1:
         specs = [replace(s, sheet_in_lineage=True) for s in specs]
     return specs

@@ -7,6 +7,7 @@ XLSX the reader also says which cells were real numbers, since those must not be
 import datetime as dt
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import openpyxl
 import pandas as pd
@@ -14,9 +15,20 @@ from openpyxl.utils import get_column_letter
 
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_csv_text
+from exportrisk.ingest.records import Counted, csv_records, scan_xlsx
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+class Read(NamedTuple):
+    """A file as read: rows as text with ``source_row``, the malformed rows, which cells held real numbers, and
+    the file's records counted independently of this reader, for reconciliation."""
+
+    rows: pd.DataFrame
+    malformed: pd.DataFrame
+    native: pd.DataFrame
+    counted: Counted
 
 
 def cell_text(value: object) -> str:
@@ -47,13 +59,14 @@ def formula_cells(path: Path, title: str, header_row: int) -> list[tuple[int, in
         book.close()
 
 
-def read_xlsx(path: Path, sheet: str | None, header_row: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def read_xlsx(path: Path, sheet: str | None, header_row: int) -> Read:
     """Read one sheet like read_csv_text reads a CSV, numbering rows as the sheet does.
 
     Rows above ``header_row`` (titles, notes) are skipped and empty rows are not records. A row with values
     right of the header's last column is malformed, as a CSV row with extra fields is. Also returns which
     cells held real numbers, since those must not be read with the source's decimal mark.
     """
+    counted = scan_xlsx(path, sheet, header_row)  # bounds the workbook before openpyxl unpacks it
     try:
         book = openpyxl.load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
@@ -108,13 +121,13 @@ def read_xlsx(path: Path, sheet: str | None, header_row: int) -> tuple[pd.DataFr
     frame = body.loc[keep, : width - 1].set_axis(names, axis=1).reset_index(drop=True)
     frame.insert(0, "source_row", source_row[keep])
     native = numbers.loc[keep, : width - 1].set_axis(names, axis=1).reset_index(drop=True)
-    return frame.astype({n: "string" for n in names}), malformed, native
+    return Read(frame.astype({n: "string" for n in names}), malformed, native, counted)
 
 
 def read_records(
     path: Path, sheet: str | None = None, header_row: int = 1, encoding: str = "utf-8", delimiter: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Rows of one CSV or XLSX file as text with ``source_row``, its malformed rows, and which cells are numbers."""
+) -> Read:
+    """One CSV or XLSX file as read, with its records counted a second way (exportrisk.ingest.records)."""
     if path.suffix.lower() in XLSX_SUFFIXES:
         return read_xlsx(path, sheet, header_row)
     try:
@@ -122,4 +135,5 @@ def read_records(
     except UnicodeDecodeError as exc:
         row = exc.object[: exc.start].count(b"\n") + 1
         raise InputError(path, f"not valid {encoding} (byte 0x{exc.object[exc.start]:02x})", row=row) from None
-    return frame, malformed, pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    native = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    return Read(frame, malformed, native, csv_records(path, encoding, delimiter))

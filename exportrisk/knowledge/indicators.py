@@ -177,7 +177,7 @@ def read_long(folder: Path, fs: FileSpec) -> RawCells:
     path = folder / fs.file
     _require_file(path)
     if path.suffix.lower() in XLSX_SUFFIXES:
-        frame, malformed, _ = read_xlsx(path, fs.sheet, fs.header_row)
+        frame, malformed, _, _ = read_xlsx(path, fs.sheet, fs.header_row)
     else:
         frame, malformed = read_csv_text(path, fs.encoding)
     status = fs.missing_status.get("columns", {})

@@ -11,6 +11,7 @@ import pandas as pd
 
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_csv_text
+from exportrisk.ingest.records import Counted
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Staged:
     raw: pd.DataFrame
     columns: dict[str, str]  # canonical column -> raw column it was read from, for messages
     malformed: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows the reader could not split
+    counted: Counted | None = None  # the file's records counted apart from the reader, where it can be
 
 
 def require_columns(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:

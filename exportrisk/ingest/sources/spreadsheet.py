@@ -208,7 +208,7 @@ def stage_file(folder: Path, name: str, spec: SourceSpec) -> Staged:
     path = folder / name
     if not path.is_file():
         raise InputError(path, f"file named in {MAPPING_FILE} is missing")
-    raw, malformed, native = read_records(path, spec.sheet, spec.header_row, spec.encoding, spec.delimiter)
+    raw, malformed, native, counted = read_records(path, spec.sheet, spec.header_row, spec.encoding, spec.delimiter)
     for canonical, col in spec.columns.items():
         for named in (col.column, col.year):
             if named is not None and named not in raw:
@@ -218,7 +218,7 @@ def stage_file(folder: Path, name: str, spec: SourceSpec) -> Staged:
     lineage = source_file(folder, name) + (f"#{spec.sheet}" if spec.sheet_in_lineage and spec.sheet else "")
     rows = canonical_rows(raw, native, spec, folder.name, lineage, path)
     columns = {canonical: col.column or col.year for canonical, col in spec.columns.items() if col.column or col.year}
-    return Staged(lineage, rows, raw, columns, malformed)
+    return Staged(lineage, rows, raw, columns, malformed, counted)
 
 
 FREE_TEXT = ("goods_description", "end_use_description", "end_user_name", "end_user_type")
@@ -253,11 +253,11 @@ def load_folder_specs(folder: Path) -> list[SourceSpec]:
     """The mapping of a source folder; a registry source's also reads its committed country-name mapping."""
     path = mapping_path(folder)
     if path.parent == folder:
-        return load_specs(path, f"{folder.name}/{MAPPING_FILE}")
+        return load_specs(path, f"{folder.name}/{MAPPING_FILE}", folder)
     committed = countries.source_mapping(folder.name)
     return [
         replace(s, countries=committed._replace(entries={**committed.entries, **s.countries.entries}))
-        for s in load_specs(path, registry.shown(path))
+        for s in load_specs(path, registry.shown(path), folder)
     ]
 
 
