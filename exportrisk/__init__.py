@@ -62,4 +62,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    """The public names only, so that tab completion on ``er.`` offers the API, not this module's imports."""
+    return sorted([*__all__, "__version__"])

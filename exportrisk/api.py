@@ -11,6 +11,7 @@ reports and tests compute.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -266,13 +267,31 @@ def _band_style(band: object) -> str:
     return f"background-color: {colour}; color: {'black' if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 else 'white'}"
 
 
-def display(df: pd.DataFrame, rows: int = 20) -> Styler:
+class Shown(Styler):
+    """A styled table that reads everywhere: Jupyter shows its HTML (colours and all), a plain Python session its
+    repr, which for a Styler would be only ``<Styler object at 0x...>``: here, the same formatted cells as aligned
+    text."""
+
+    def __repr__(self) -> str:
+        cells = [line.split("\x1f") for line in self.to_string(delimiter="\x1f").splitlines()]
+        columns = range(max(map(len, cells)))
+        widths = [max(len(row[i]) for row in cells if i < len(row)) for i in columns]
+        number = re.compile(r"[-+]?[\d,.]+%?|")  # numbers (and blanks) line up on the right, headers with them
+        right = [all(number.fullmatch(row[i]) for row in cells[1:] if i < len(row)) for i in columns]
+        lines = [
+            "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=False))
+            for row in cells
+        ]
+        return "\n".join([line.rstrip() for line in lines] + ([str(self.caption)] if self.caption else []))
+
+
+def display(df: pd.DataFrame, rows: int = 20) -> Shown:
     """The first ``rows`` rows of a table for reading: readable headers, numbers and dates formatted, empty cells
     blank, risk bands on their chart colours, the row index only where it is named (a crosstab's, a groupby's).
     For looking only: compute with the DataFrame itself."""
     shown = df.head(rows)
     formats = {c: f for c in shown if (f := _number_format(c, shown[c].dtype)) is not None}
-    styler = shown.style.format(formats, na_rep="").format_index(label, axis="columns")
+    styler = Shown(shown).format(formats, na_rep="").format_index(label, axis="columns")
     styler = styler.format_index_names(label, axis="columns").format_index_names(label, axis="index")
     styler = styler.map(_band_style, subset=[c for c in shown if str(c).endswith("band")])
     if all(name is None for name in shown.index.names):  # row numbers, not labels

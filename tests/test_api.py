@@ -155,6 +155,28 @@ def test_tables_display_with_readable_headers_formatted_numbers_and_coloured_ban
     assert re.search(r">\d{4}-\d{2}-\d{2}</td>", html) and "00:00:00" not in html and "<NA>" not in html
 
 
+def test_a_plain_python_session_prints_the_table_as_text(project):
+    """Outside Jupyter a table's repr is what shows: the same formatted cells, aligned, not '<Styler object>'."""
+    scores = er.load("scores")
+    header, *rows, caption = repr(er.display(scores)).split("\n")
+    assert "D destination" in header and "as of date" in header and "licensing country" in header
+    assert len(rows) == 20 and caption == f"First 20 of {len(scores):,} rows"
+    first = scores.iloc[0]
+    assert rows[0].startswith(str(first["licence_id"])) and first["as_of_date"].strftime("%Y-%m-%d") in rows[0]
+    assert "00:00:00" not in rows[0] and "<NA>" not in rows[0]
+    assert len({len(line) for line in [header, *rows]}) <= 2  # aligned columns (the last may end short)
+    assert f"background-color: {BAND_COLOURS['Low']}" in er.display(scores)._repr_html_()  # Jupyter: colours
+
+
+def test_tab_completion_on_er_offers_the_public_api_only():
+    import jedi
+
+    public = sorted([*er.__all__, "__version__"])
+    assert dir(er) == public
+    offered = {c.name for c in jedi.Interpreter("er.", [{"er": er}]).complete()}
+    assert offered >= set(er.__all__) and not offered & {"importlib", "annotations", "TYPE_CHECKING", "API"}
+
+
 def test_the_readme_example_runs_as_written(project, capsys):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Explore in JupyterLab / Python", 1)[1]
