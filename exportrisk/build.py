@@ -3,10 +3,12 @@
 A step depends on three things, each fingerprinted with sha256 (as Our World in Data's etl does): the content
 of its input files; its code, which is the package modules its entry modules import, directly or not (read
 from their source), and the package's metadata and styles; and its parameters. The fingerprints of each
-step's last successful run are kept in data/processed/.build-state.json. A step runs again when one of them
-differs or an output is missing, and says which; a step that changes its outputs changes the inputs of the
-next. So a scheduled run with nothing new only hashes files (seconds), a new source file reruns clean and what
-follows, a new template only the reports, and a module no step imports nothing.
+step's last successful run are kept in data/processed/.build-state.json, with the sha256 of every file it read
+and wrote. A step runs again when one of them differs, or when an output is missing or no longer hashes to what
+the step wrote (a stale, garbled or truncated table is rebuilt, never used), and says which; a step that changes
+its outputs changes the inputs of the next. So a scheduled run with nothing new only hashes files (seconds), a
+new source file reruns clean and what follows, a new template only the reports, and a module no step imports
+nothing. The fetch step's outputs are the raw files themselves: one changed after fetch is fetched again.
 
 A step that did not fully succeed (a source unavailable, a report failed) records nothing, so the next run
 tries it again. The network fetch needs no content check: the registry pins each source to a commit, so the
@@ -18,32 +20,46 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from exportrisk import config, pipeline
-from exportrisk.ingest.files import write_json
+from exportrisk.ingest.files import file_sha256, write_json
+from exportrisk.ingest.generation import crash_point
 from exportrisk.pipeline import Project, Step
 
-STATE = ".build-state.json"
+STATE = pipeline.STATE
+MISSING = "missing"
 DATA_FOLDERS = ("metadata", "styles")  # read by the code at run time: part of its version
+
+log = logging.getLogger(__name__)
+
+
+def relative(path: Path, roots: tuple[Path, ...]) -> str:
+    """A file's name relative to the first of ``roots`` holding it: moving the project or the checkout changes
+    nothing."""
+    root = next((r for r in roots if path.is_relative_to(r)), None)
+    return (path.relative_to(root) if root else path).as_posix()
+
+
+def hashes(files: Iterable[Path], roots: tuple[Path, ...]) -> dict[str, str]:
+    """Each file's sha256 by its relative name; a missing file is "missing" (a dry run meets the outputs of steps
+    it did not run; a real step then says what it misses)."""
+    return {relative(p, roots): file_sha256(p) if p.is_file() else MISSING for p in sorted(set(files))}
 
 
 def digest(files: Iterable[Path], roots: tuple[Path, ...]) -> str:
-    """sha256 over each file's path (relative to the first of ``roots`` holding it) and content: moving the
-    project or the checkout changes nothing. A missing file counts as such (a dry run meets the outputs of steps
-    it did not run; a real step then says what it misses)."""
+    """sha256 over each file's relative name and content."""
+    return digest_of(hashes(files, roots))
 
-    def name(path: Path) -> str:
-        root = next((r for r in roots if path.is_relative_to(r)), None)
-        return (path.relative_to(root) if root else path).as_posix()
 
+def digest_of(found: dict[str, str]) -> str:
     total = hashlib.sha256()
-    for path in sorted(set(files)):
-        content = hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing"
-        total.update(name(path).encode() + b"\0" + content)
+    for name, content in sorted(found.items()):
+        total.update(name.encode() + b"\0" + (bytes.fromhex(content) if content != MISSING else b"missing"))
     return total.hexdigest()
 
 
@@ -105,23 +121,52 @@ class StepRun:
     seconds: float
 
 
-def fingerprints(step: Step, project: Project, roots: tuple[Path, ...]) -> dict[str, str]:
+FINGERPRINTS = ("inputs", "code", "parameters")
+
+
+def fingerprints(step: Step, project: Project, roots: tuple[Path, ...]) -> dict[str, object]:
+    """The step's fingerprints, and the sha256 of each file it reads ("read"), kept for provenance."""
     params = hashlib.sha256(json.dumps(step.params(project), sort_keys=True, default=str).encode()).hexdigest()
     code = [*code_files(step.modules, step.leave_out), *step.extra_code()]
-    return {"inputs": digest(step.inputs(project), roots), "code": digest(code, roots), "parameters": params}
+    read = hashes(step.inputs(project), roots)
+    return {"inputs": digest_of(read), "code": digest(code, roots), "parameters": params, "read": read}
 
 
-def why(step: Step, project: Project, found: dict[str, str], last: dict[str, str] | None, force: bool) -> str | None:
-    """Why a step must run ('inputs changed', ...), or None when it can be skipped."""
+def why(step: Step, project: Project, found: dict[str, object], last: dict | None, force: bool) -> str | None:
+    """Why a step must run ('inputs changed', 'scores.parquet differs from what score wrote', ...), or None when
+    it can be skipped: same fingerprints, and every output still what the step wrote."""
     if force:
         return "forced"
     if last is None:
         return "no earlier successful run"
-    changed = [k for k in found if found[k] != last.get(k)]
+    changed = [k for k in FINGERPRINTS if found[k] != last.get(k)]
     if changed:
         return " and ".join(changed) + " changed"
-    missing = [p for p in step.outputs(project) if not p.exists()]
-    return f"{missing[0].name} is missing" if missing else None
+    outputs = step.outputs(project)
+    missing = [p for p in outputs if not p.exists()]
+    if missing:
+        return f"{missing[0].name} is missing"
+    wrote = last.get("wrote")
+    if not isinstance(wrote, dict):
+        return "no record of what it wrote"
+    roots = (project.root, config.PACKAGE_DIR.parent)
+    now = hashes(outputs, roots)
+    differ = [name for name in sorted(set(now) | set(wrote)) if now.get(name) != wrote.get(name)]
+    return f"{differ[0]} differs from what {step.name} wrote" if differ else None
+
+
+def read_state(path: Path) -> dict[str, dict]:
+    """The build state; an unreadable one is as none (every step runs, and says so), never a traceback."""
+    if not path.is_file():
+        return {}
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = None
+    if not isinstance(state, dict) or not all(isinstance(v, dict) for v in state.values()):
+        log.warning("%s is unreadable: every step runs again", path)
+        return {}
+    return state
 
 
 def run_steps(
@@ -140,7 +185,7 @@ def run_steps(
     source's result, the reports written and failed), for the build's summary (exportrisk.runlog).
     """
     roots = (project.root, config.PACKAGE_DIR.parent)
-    state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else {}
+    state = read_state(state_path)
     pending: dict[Path, str] = {}  # with dry_run: outputs of the steps that would run, by step
     for step in steps:
         start = time.perf_counter()
@@ -163,7 +208,8 @@ def run_steps(
             told.update(step.tells(result))
         state.pop(step.name, None)
         if ok:
-            state[step.name] = found
+            state[step.name] = {**found, "wrote": hashes(step.outputs(project), roots)}
+        crash_point("build", f"{step.name} done")
         write_json(state, state_path)
         status = "done" if ok else "incomplete"
         yield StepRun(step.name, status, f"{detail} ({reason})", time.perf_counter() - start)

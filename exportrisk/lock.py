@@ -3,7 +3,8 @@
 Two runs at once (a nightly build still going when the next starts, a researcher's `exportrisk clean` during
 it) would each rewrite the same tables and state files. The lock is an OS file lock (filelock: flock on
 data/.lock), so it goes with its process however that ends, kill -9 included: a crashed run never blocks the
-next. Beside it, data/.lock.json says who holds it since when, so the run that finds it taken can say so.
+next. Beside it, data/.lock.json says who holds it since when, so the run that finds it taken can say so. A run
+that takes the lock first tidies what a killed run left in data/ (exportrisk.ingest.generation.tidy).
 """
 
 import contextlib
@@ -19,6 +20,7 @@ from pathlib import Path
 import filelock
 
 from exportrisk.ingest.files import write_json
+from exportrisk.ingest.generation import tidy
 
 LOCK = ".lock"
 HOLDER = ".lock.json"
@@ -69,6 +71,7 @@ def project_lock(data: Path, command: str, wait: float = 0) -> Iterator[None]:
         write_json(
             {"command": command, "pid": os.getpid(), "host": socket.gethostname(), "since": since}, data / HOLDER
         )
+        tidy(data)  # what a killed run left: finish its committed generations, remove its temporary files
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):

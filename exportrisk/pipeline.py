@@ -9,6 +9,8 @@ only when a step runs, so that reading this table (a build with nothing to do, `
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from exportrisk import config
 
 CSV_TABLES = ("sensitivity_summary", "checks")  # small headline tables, kept readable in git diffs
 MANIFEST = "fetch.json"  # exportrisk.ingest.fetch.MANIFEST, named here so that reading the table imports nothing
+STATE = ".build-state.json"  # in data/processed/: what each step last read and wrote (exportrisk.build)
 SCORED_TABLES = ("licences", "indicators", "evidence", "entities", "relations")  # what scoring reads
 
 
@@ -61,6 +64,23 @@ class Project:
     def table(self, name: str) -> Path:
         """Where a processed table lives: data/processed/<name>.parquet (.csv for the small headline tables)."""
         return self.processed / f"{name}.{'csv' if name in CSV_TABLES else 'parquet'}"
+
+    def read_hashes(self) -> dict[str, str]:
+        """sha256 of each file the last successful run of each step read or wrote, by its path relative to the
+        project folder ('data/raw/pts/PTS-2024.csv', 'data/processed/licences.parquet'), as exportrisk build
+        recorded them: the raw files as clean actually read them (checked against fetch.json first), the tables
+        as their step wrote them. For provenance; empty before the first build."""
+        try:
+            state = json.loads((self.processed / STATE).read_text(encoding="utf-8"))
+            records = [record for record in state.values() if isinstance(record, dict)]
+        except (OSError, ValueError, AttributeError):
+            return {}
+        found: dict[str, str] = {}
+        for record in records:
+            for key in ("read", "wrote"):
+                files = record.get(key)
+                found.update({k: v for k, v in files.items() if v != "missing"} if isinstance(files, dict) else {})
+        return {k: v for k, v in sorted(found.items()) if k.startswith("data/")}
 
 
 def tree(folder: Path | None, leave_out: tuple[str, ...] = ()) -> list[Path]:
@@ -117,6 +137,20 @@ def _scoring_config(project: Project) -> Path:
     return project.scoring_config or score.DEFAULT_CONFIG
 
 
+def one_generation(run: Callable[[Project], Any]) -> Callable[[Project], Any]:
+    """A step's run whose processed tables replace the earlier ones all together or not at all, however it ends
+    (exportrisk.ingest.generation)."""
+
+    @functools.wraps(run)
+    def in_one_generation(project: Project) -> Any:
+        from exportrisk.ingest.generation import generation
+
+        with generation(project.processed, run.__name__.removeprefix("run_")):
+            return run(project)
+
+    return in_one_generation
+
+
 def run_fetch(project: Project) -> list[Any]:
     from exportrisk.ingest import fetch
 
@@ -142,29 +176,44 @@ def fetch_inputs(project: Project) -> list[Path]:
 
 
 def fetch_outputs(project: Project) -> list[Path]:
+    """Each source's fetch.json and the files it lists: a raw file changed after fetch makes the build fetch it
+    again (exportrisk.build)."""
     from exportrisk.ingest.registry import sources
 
-    return [project.raw / name / MANIFEST for name in sources()]
+    manifests = [project.raw / name / MANIFEST for name in sources()]
+    listed = []
+    for manifest in manifests:
+        try:
+            listed += [manifest.parent / name for name in json.loads(manifest.read_text(encoding="utf-8"))["files"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # missing or unreadable: the manifest itself differs from what fetch wrote
+    return [*manifests, *listed]
 
 
+@one_generation
 def run_clean(project: Project) -> Any:
-    from exportrisk.ingest import clean
+    """Clean data/raw/, after checking every fetched file against its fetch.json (a changed file stops the run)."""
+    from exportrisk.ingest import clean, fetch
 
+    fetch.verify(project.raw)
     return clean.clean(project.raw, project.processed)
 
 
+@one_generation
 def run_score(project: Project) -> Any:
     from exportrisk.scoring import score
 
     return score.run(project.processed, _scoring_config(project))
 
 
+@one_generation
 def run_sensitivity(project: Project) -> Any:
     from exportrisk.scoring import sensitivity
 
     return sensitivity.run(project.processed, _scoring_config(project), project.draws, project.seed, project.spread)
 
 
+@one_generation
 def run_checks(project: Project) -> Any:
     from exportrisk.scoring import backtests
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exportrisk.errors import InputError
@@ -61,9 +62,16 @@ def logging_to(logs: Path) -> Iterator[Path]:
         logger.setLevel(level)
 
 
-def table_rows(processed: Path) -> dict[str, int]:
-    """Rows of each processed table, from the Parquet footers (no table is read)."""
-    return {p.stem: pq.read_metadata(p).num_rows for p in sorted(processed.glob("*.parquet"))}
+def table_rows(processed: Path) -> dict[str, int | None]:
+    """Rows of each processed table, from the Parquet footers (no table is read); None for an unreadable one."""
+    return {p.stem: footer_rows(p) for p in sorted(processed.glob("*.parquet"))}
+
+
+def footer_rows(path: Path) -> int | None:
+    try:
+        return pq.read_metadata(path).num_rows
+    except (OSError, ValueError, pa.ArrowException):
+        return None
 
 
 def write_summary(logs: Path, summary: dict[str, object]) -> Path:

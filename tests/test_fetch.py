@@ -12,7 +12,8 @@ import pytest
 
 from exportrisk.cli import EXIT_SOURCE_MISSING, main
 from exportrisk.config import CURATED_DIR
-from exportrisk.ingest.fetch import STAGING_PREFIX, fetch_all, fetch_source, file_sha256, sha256
+from exportrisk.errors import InputError
+from exportrisk.ingest.fetch import STAGING_PREFIX, altered, fetch_all, fetch_source, file_sha256, sha256, verify
 from exportrisk.ingest.registry import sources
 
 
@@ -126,6 +127,29 @@ def test_checksum_mismatch_refuses_the_file_and_keeps_the_earlier_copy(tmp_path,
     assert "PTS-2024.csv: sha256 " in result.detail and "differs from the registry's" in result.detail
     assert "present from an earlier fetch (" in result.detail
     assert {p.name: p.read_bytes() for p in (raw / "pts").iterdir()} == before
+
+
+def test_a_raw_file_changed_after_fetch_is_fetched_again_and_said_or_stops_the_run(tmp_path, server):
+    raw = tmp_path / "raw"
+    assert fetch_source(served_pts(server), raw, None, retries=0).status == "fetched"
+    fetched = raw / "pts" / "PTS-2024.csv"
+    original = fetched.read_bytes()
+    fetched.write_bytes(original[: len(original) // 2])  # truncated after fetch
+    assert [(p.name, how[:7]) for p, how in altered(raw)] == [("PTS-2024.csv", "sha256 ")]
+    result = fetch_source(served_pts(server), raw, None, retries=0)
+    assert result.status == "fetched" and result.detail.endswith(
+        "; restored PTS-2024.csv, changed since the earlier fetch"
+    )
+    assert fetched.read_bytes() == original and not altered(raw)
+    fetched.write_bytes(b"edited")
+    server.faults["PTS-2024.csv"] = [404]  # no way to fetch it again: said, and cleaning it stops with one line
+    result = fetch_source(served_pts(server), raw, None, retries=0)
+    assert result.status == "unavailable" and "; but PTS-2024.csv is sha256 " in result.detail
+    with pytest.raises(InputError, match=r"PTS-2024\.csv: sha256 .* in fetch\.json .*`exportrisk fetch` restores it"):
+        verify(raw)
+    fetched.unlink()
+    with pytest.raises(InputError, match=r"PTS-2024\.csv: missing, though fetch\.json lists it"):
+        verify(raw)
 
 
 def test_partial_mirror_writes_no_partial_source(tmp_path, shared_datasets):

@@ -1,6 +1,7 @@
 """The steps, declared once (exportrisk.pipeline): build, the API and the command line all take them from the one
 table, and the build runs a step again only when its inputs, code or parameters change."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from exportrisk import api, build, cli, pipeline
+from exportrisk.ingest.fetch import sha256
 from exportrisk.pipeline import Project, Step
 from exportrisk.schema import TABLES
 
@@ -147,6 +149,11 @@ def test_build_runs_a_step_again_only_when_its_inputs_code_or_parameters_change(
     assert runs[-1] == "first"
     final.unlink()
     assert run_steps(steps(p=2), state)[1].detail == "ran (out.txt is missing)"
+    final.write_text("garbled")  # an output no longer what its step wrote is made again, never used
+    assert run_steps(steps(p=2), state)[1].detail == "ran (out.txt differs from what second wrote)"
+    assert final.read_text() == "two" and runs[-1] == "second"
+    recorded = json.loads(state.read_text())["second"]
+    assert recorded["read"] == {"mid.txt": sha256(b"two")} and recorded["wrote"] == {"out.txt": sha256(b"two")}
     failing = [step("first", [source], middle, {"p": 2}, ok=False)]
     assert run_steps(failing, state, force=True)[0].status == "incomplete"
     assert run_steps(failing, state)[0].status == "incomplete"  # an incomplete step is tried again

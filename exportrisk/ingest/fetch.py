@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 import pooch
 
 from exportrisk import __version__, config
-from exportrisk.ingest.files import write_json
+from exportrisk.errors import InputError
+from exportrisk.ingest.files import atomic_path, file_sha256, write_json
+from exportrisk.ingest.generation import generation
 from exportrisk.ingest.registry import PACKAGED, Source, sources
 
 MANIFEST = "fetch.json"
@@ -52,12 +54,6 @@ class FetchResult:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in blocks: a source file never has to fit in memory."""
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _reason(exc: OSError, url: str) -> str:
@@ -127,7 +123,44 @@ def earlier_copy(source: Source, raw_dir: Path) -> str | None:
     dest = raw_dir / source.name
     if not (dest / MANIFEST).is_file() or not all((dest / name).is_file() for name in expected_files(source)):
         return None
-    return str(json.loads((dest / MANIFEST).read_text(encoding="utf-8")).get("retrieved", "an unknown date"))
+    try:
+        return str(json.loads((dest / MANIFEST).read_text(encoding="utf-8")).get("retrieved", "an unknown date"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def altered(raw_dir: Path, names: list[str] | None = None) -> list[tuple[Path, str]]:
+    """Each fetched file (of the named sources, default all) that is no longer what fetch.json recorded, and how.
+
+    A raw file edited, truncated or replaced after fetch would otherwise be cleaned and cited with the checksum
+    of the file it replaced. A folder without fetch.json (a researcher's own source) has nothing to check."""
+    manifests = [raw_dir / n / MANIFEST for n in names] if names else sorted(raw_dir.glob(f"*/{MANIFEST}"))
+    found: list[tuple[Path, str]] = []
+    for manifest in manifests:
+        if not manifest.exists():
+            continue
+        try:
+            recorded = {name: str(f["sha256"]) for name, f in json.loads(manifest.read_text("utf-8"))["files"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            found.append((manifest, "unreadable (changed after fetch wrote it)"))
+            continue
+        for name, pinned in sorted(recorded.items()):
+            path = manifest.parent / name
+            if not path.is_file():
+                found.append((path, "missing, though fetch.json lists it"))
+            elif (digest := file_sha256(path)) != pinned:
+                changed = f"sha256 {digest[:12]}... differs from {pinned[:12]}... in fetch.json (changed after fetch)"
+                found.append((path, changed))
+    return found
+
+
+def verify(raw_dir: Path) -> None:
+    """Stop, with one line naming the file, on a fetched file that is not what fetch wrote: never clean it."""
+    found = altered(raw_dir)
+    if found:
+        path, how = found[0]
+        more = f" (and {len(found) - 1} more file(s))" if len(found) > 1 else ""
+        raise InputError(path, f"{how}{more}; `exportrisk fetch` restores it (with --from DIR, from a mirror)")
 
 
 @contextlib.contextmanager
@@ -160,32 +193,38 @@ def fetch_source(
         except (Unavailable, OSError) as exc:
             retrieved = earlier_copy(source, raw_dir)
             kept = f"present from an earlier fetch ({retrieved})" if retrieved else "no earlier copy"
+            kept += "".join(f"; but {path.name} is {how}" for path, how in altered(raw_dir, [source.name])[:1])
             return FetchResult(
                 source.name, "unavailable", f"not available from the {where}: {exc}; {kept}", bool(retrieved)
             )
-        current = all((dest / n).is_file() and file_sha256(dest / n) == d for n, d in digests.items())
-        if current and (dest / MANIFEST).is_file():
-            return FetchResult(source.name, "unchanged", f"{len(digests)} file(s) already present")
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in digests:
-            os.replace(staging / name, dest / name)
-    if package is not None:
-        origin = f"exportrisk {__version__} package data ({source.base_url})"
-    else:
-        origin = str(mirror / source.name) if mirror is not None else source.base_url
-    manifest = {
-        "source": source.name,
-        "title": source.title,
-        "origin": origin,
-        "licence": source.licence,
-        "citation": source.citation,
-        "retrieved": dt.date.today().isoformat(),
-        "files": {
-            n: {"sha256": d, "bytes": (dest / n).stat().st_size, "pinned": bool(files[n])} for n, d in digests.items()
-        },
-    }
-    write_json(manifest, dest / MANIFEST)
-    return FetchResult(source.name, "fetched", f"{len(digests)} file(s) from {origin}")
+        altered_here = [path.name for path, _ in altered(raw_dir, [source.name])]
+        if not altered_here and earlier_copy(source, raw_dir) is not None:
+            recorded = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))["files"]
+            if {n: f["sha256"] for n, f in recorded.items()} == digests:
+                return FetchResult(source.name, "unchanged", f"{len(digests)} file(s) already present")
+        if package is not None:
+            origin = f"exportrisk {__version__} package data ({source.base_url})"
+        else:
+            origin = str(mirror / source.name) if mirror is not None else source.base_url
+        manifest = {
+            "source": source.name,
+            "title": source.title,
+            "origin": origin,
+            "licence": source.licence,
+            "citation": source.citation,
+            "retrieved": dt.date.today().isoformat(),
+            "files": {
+                n: {"sha256": d, "bytes": (staging / n).stat().st_size, "pinned": bool(files[n])}
+                for n, d in digests.items()
+            },
+        }
+        with generation(dest, "fetch"):  # the files and their manifest arrive together
+            for name in digests:
+                with atomic_path(dest / name) as tmp:
+                    os.replace(staging / name, tmp)
+            write_json(manifest, dest / MANIFEST)
+    restored = f"; restored {', '.join(altered_here)}, changed since the earlier fetch" if altered_here else ""
+    return FetchResult(source.name, "fetched", f"{len(digests)} file(s) from {origin}{restored}")
 
 
 def remove_stale_staging(raw_dir: Path) -> None:

@@ -2,18 +2,21 @@
 
 import contextlib
 import csv
+import hashlib
 import json
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from exportrisk.errors import InputError
+from exportrisk.ingest import generation
 from exportrisk.schema import Table, conform
 
 DELIMITERS = ",;\t|"
@@ -22,16 +25,29 @@ LINE_END = re.compile(rb"\r\n|\r|\n")
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds. Inside a step's
+    generation (exportrisk.ingest.generation) the rename waits for the step's other outputs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        held = generation.holding(path)
+        if held is not None:
+            held.add(Path(tmp), path)
+            tmp = ""  # the generation renames it or removes it
+        else:
+            os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in blocks: a source file never has to fit in memory."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -40,9 +56,23 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
         df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
 
 
+def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
+    """A Parquet file as a frame; a garbled or truncated one is one line naming it, never pyarrow's own error, and
+    none is read while its step's tables are half replaced (exportrisk.ingest.generation)."""
+    if (path.parent / generation.JOURNAL).is_file():
+        raise InputError(path, "its step's tables are being replaced, or a run was killed doing so: `exportrisk build`")
+    try:
+        return pd.read_parquet(path, **options)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        if not path.is_file():
+            raise InputError(path, "table is missing: run `exportrisk build`") from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(path, f"not a readable Parquet table ({why}): `exportrisk build` rebuilds it") from None
+
+
 def read_table(path: Path, table: Table) -> pd.DataFrame:
     """Read a canonical table back with its declared types (Parquet drops the categories of empty columns)."""
-    return conform(pd.read_parquet(path), table)
+    return conform(read_parquet(path), table)
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV Injection").
