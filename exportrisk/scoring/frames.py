@@ -49,9 +49,14 @@ def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     for column in frame.columns:
         codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
         key, _ = pd.factorize(key * (len(uniques) + 1) + codes + 1)
-    first = np.full(key.max() + 1 if len(key) else 0, len(key), dtype=np.int64)
-    np.minimum.at(first, key, np.arange(len(key)))  # each distinct row's first occurrence
-    return key, frame.iloc[first].reset_index(drop=True)
+    return key, frame.iloc[first_rows(key)].reset_index(drop=True)
+
+
+def first_rows(positions: np.ndarray) -> np.ndarray:
+    """Where each distinct row first occurs, given the positions distinct_rows numbered in first-seen order."""
+    new = np.ones(len(positions), dtype=bool)
+    new[1:] = positions[1:] > np.maximum.accumulate(positions)[:-1]
+    return np.flatnonzero(new)
 
 
 def distinct_pairs(countries: pd.Series, dates: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:

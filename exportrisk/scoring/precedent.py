@@ -12,17 +12,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from exportrisk.scoring.frames import distinct_rows, gather_column, join_per_group
+
 PRECEDENT_COLUMNS = ["licence_id", "licensing_country_code", "destination_country_code", "family", "public_date"]
 KEY = ["licensing_country_code", "destination_country_code"]
 
 
 def goods_family(control_code: pd.Series, goods_category: pd.Series) -> pd.Series:
     """Each line's goods family: its military list entry (ML1 ... ML22), its dual-use control entry (five
-    characters, e.g. 5A001), else its goods_category: the "essentially identical" goods of a precedent."""
-    code = control_code.astype("string").str.upper()
+    characters, e.g. 5A001), else its goods_category: the "essentially identical" goods of a precedent.
+    Worked out once per distinct (control_code, goods_category)."""
+    given = pd.DataFrame({"code": control_code, "category": goods_category}).reset_index(drop=True)
+    at, distinct = distinct_rows(given)
+    code = distinct["code"].astype("string").str.upper()
     military = code.str.extract(r"^(ML\d+)", expand=False)
     dual_use = code.str.extract(r"^(\d[A-E]\d{3})", expand=False)
-    return military.fillna(dual_use).fillna(goods_category.astype("string")).fillna("unknown")
+    family = military.fillna(dual_use).fillna(distinct["category"].astype("string")).fillna("unknown")
+    return gather_column(family, at).set_axis(control_code.index)
 
 
 def public_date(decided: pd.Series, lag_months: int) -> pd.Series:
@@ -58,21 +64,44 @@ def precedent_record(
 
     A refused licence counts once: 1 if it refused the same goods family, else ``other_family``, times
     0.5 ^ (years since it became public / half_life_years). Returns, row for row: precedent_weight, precedent_ids.
+
+    The refusals of each (licensing state, destination) sorted by the day they became public, those a row
+    counts are one run of them, found by binary search: rows and refusals are never joined all with all.
     """
-    queries = keys.assign(query=np.arange(len(keys)))
-    hits = queries.merge(found.rename(columns={"family": "refused_family"}), on=KEY)
-    hits = hits[hits["public_date"] < hits["date"]]
-    same = hits["refused_family"].eq(hits["family"]).to_numpy()
-    age = (hits["date"] - hits["public_date"]).dt.days.to_numpy() / 365.25
-    hits = hits.assign(weight=np.where(same, 1.0, other_family) * 0.5 ** (age / half_life_years))
-    per = hits.sort_values(["query", "weight"], ascending=[True, False], kind="stable").drop_duplicates(
-        ["query", "licence_id"]
+    n = len(keys)
+    both = pd.concat([keys[[*KEY, "family"]], found[[*KEY, "family"]]], ignore_index=True)
+    group, _ = distinct_rows(both[KEY])  # a null equal to a null, as a join matches them
+    family, _ = distinct_rows(both[["family"]])
+    time, _ = pd.factorize(
+        np.concatenate([keys["date"].to_numpy("datetime64[ms]"), found["public_date"].to_numpy("datetime64[ms]")]),
+        sort=True,
     )
-    weight = per.groupby("query")["weight"].sum().reindex(range(len(keys)), fill_value=0.0)
-    ids = per.sort_values(["query", "licence_id"], kind="stable").groupby("query")["licence_id"].agg(";".join)
+    ranks = time.max(initial=-1) + 1
+    time = np.where(time < 0, ranks, time)  # no date: counts nothing, is counted by nothing
+    place = group * (ranks + 1) + time  # (group, time) as one sortable number
+    by_place = np.argsort(place[n:], kind="stable")
+    refusals = place[n:][by_place]
+    first = np.searchsorted(refusals, group[:n] * (ranks + 1), side="left")
+    count = np.where(time[:n] < ranks, np.searchsorted(refusals, place[:n], side="left") - first, 0)
+    row = np.repeat(np.arange(n), count)
+    refusal = by_place[np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(first, count)]
+    same = family[:n][row] == family[n:][refusal]
+    days = keys["date"].to_numpy("datetime64[ms]")[row] - found["public_date"].to_numpy("datetime64[ms]")[refusal]
+    age = days.astype("timedelta64[D]").astype(np.int64) / 365.25
+    weight = np.where(same, 1.0, other_family) * 0.5 ** (age / half_life_years)
+    licence, ids = pd.factorize(found["licence_id"].astype("string"), sort=True)
+    licence = licence[refusal]
+    # a licence counted twice (several families) counts once, with its highest weight; rows in licence_id order
+    order = np.lexsort((-weight, licence, row))
+    row, licence, weight = row[order], licence[order], weight[order]
+    once = np.ones(len(row), dtype=bool)
+    once[1:] = (row[1:] != row[:-1]) | (licence[1:] != licence[:-1])
+    row, licence, weight = row[once], licence[once], weight[once]
+    heaviest = np.lexsort((-weight, row))  # summed from the heaviest, as it always was
+    total = pd.Series(weight[heaviest]).groupby(row[heaviest]).sum().reindex(range(n), fill_value=0.0)
     return pd.DataFrame(
         {
-            "precedent_weight": weight.to_numpy(),
-            "precedent_ids": pd.array(ids.reindex(range(len(keys))).to_numpy(), dtype="string"),
+            "precedent_weight": total.to_numpy(),
+            "precedent_ids": join_per_group(row, pd.Series(ids.take(licence)), n, ";"),
         }
     )

@@ -51,7 +51,14 @@ from exportrisk.scoring.components import (
     network_links,
 )
 from exportrisk.scoring.config import DEFAULT_CONFIG, FLOOR_NAMES, ScoringConfig, Weights, check_config, load_config
-from exportrisk.scoring.frames import distinct_pairs, distinct_rows, flag_text, gather_column, gather_frame
+from exportrisk.scoring.frames import (
+    distinct_pairs,
+    distinct_rows,
+    first_rows,
+    flag_text,
+    gather_column,
+    gather_frame,
+)
 from exportrisk.scoring.rollup import summarise
 
 # the public names reports, the API, sensitivity, checks and tests use, kept here where they always were
@@ -205,18 +212,14 @@ def score_lines(
     static_at, static = line_components(lines, cfg)
     pair_at, pairs = distinct_pairs(lines["destination_country_code"], as_of)
     linked = network["evidence_ids"].notna().to_numpy()
-    prior = line_precedents(lines, as_of, lines if refusals is None else refusals, cfg)
+    state, _ = pd.factorize(lines["licensing_country_code"], use_na_sentinel=False)
     combo_at, combos = distinct_rows(
-        pd.DataFrame(
-            {
-                "static": static_at,
-                "pair": pair_at,
-                "exporter_linked": linked,
-                "precedent_weight": prior["precedent_weight"],
-                "precedent_ids": prior["precedent_ids"],
-            }
-        )
+        pd.DataFrame({"static": static_at, "pair": pair_at, "exporter_linked": linked, "state": state})
     )
+    # the precedent depends on the licensing state, destination, goods and day: once per combination too
+    first = first_rows(combo_at)
+    prior = line_precedents(lines.iloc[first], as_of.iloc[first], lines if refusals is None else refusals, cfg)
+    combos = combos.assign(precedent_weight=prior["precedent_weight"], precedent_ids=prior["precedent_ids"])
     scored = gather_frame(score_combinations(combos, static, pairs, indicators, evidence, cfg), combo_at)
     reached = scored.pop("reached_date")
     term = pd.DateOffset(years=cfg.reassessment.years_in_force_if_unknown)
@@ -230,7 +233,7 @@ def score_lines(
         reassessment_date=reached.where(lines["outcome"].eq("issued") & (reached <= in_force)),
         method_version=cfg.method_version,
         network_path=network["path"],
-        precedent_ids=prior["precedent_ids"],
+        precedent_ids=gather_column(prior["precedent_ids"], combo_at),
     )
     return conform(out, SCORE_LINES)
 
