@@ -12,7 +12,7 @@ from exportrisk.schema import (
 )
 from exportrisk.scoring.components import abuse_record, destination_record
 from exportrisk.scoring.config import FLOOR_NAMES, ScoringConfig
-from exportrisk.scoring.frames import distinct_pairs, distinct_rows, gather_frame
+from exportrisk.scoring.frames import distinct_pairs, distinct_rows, gather_column, gather_frame
 
 BAND_DTYPE = pd.CategoricalDtype((INDETERMINATE, *BANDS), ordered=True)
 
@@ -138,20 +138,32 @@ def reassessment_dates(
     held = ["country_code", "u_score", "i_score", "x_score", "p_score", "exporter_linked", *FLOOR_NAMES]
     profile, profiles = distinct_rows(scored.loc[todo, held])
     decided = scored.loc[todo, "date"].to_numpy()
-    profiles = profiles.assign(profile=np.arange(len(profiles)), start=pd.Series(decided).groupby(profile).min())
-    day = pd.Timedelta(days=1)
-    editions = pd.DataFrame({"date": np.unique(indicators["published_date"].to_numpy()) + day})
+    start = pd.Series(decided).groupby(profile).min().to_numpy("datetime64[ms]")
+    day = np.timedelta64(1, "D")
+    # each profile's change days after its start: every indicator edition, then its country's evidence
+    editions = (np.unique(indicators["published_date"].to_numpy("datetime64[ms]")) + day).astype("datetime64[ms]")
+    after = np.searchsorted(editions, start, side="right")
+    count = len(editions) - after
+    at = np.repeat(after - np.cumsum(count) + count, count) + np.arange(count.sum())
     counted = evidence[evidence["country_role"].isin(cfg.abuse.roles) & evidence["country_code"].notna()]
     found = pd.DataFrame({"country_code": counted["country_code"].astype("string")})
-    found["date"] = counted["published_date"] + day
+    found["date"] = counted["published_date"] + pd.Timedelta(days=1)
+    dated = pd.DataFrame({"profile": np.arange(len(profiles)), "country_code": profiles["country_code"]})
+    dated = dated.merge(found.drop_duplicates(), on="country_code")
     grid = pd.concat(
-        [profiles.merge(editions, how="cross"), profiles.merge(found.drop_duplicates(), on="country_code")]
+        [
+            pd.DataFrame({"profile": np.repeat(np.arange(len(profiles)), count), "date": editions[at]}),
+            dated[["profile", "date"]].astype({"date": "datetime64[ms]"}),
+        ],
+        ignore_index=True,
     )
-    grid = grid[grid["date"] > grid["start"]].drop_duplicates(["profile", "date"]).reset_index(drop=True)
-    at, pairs = distinct_pairs(grid["country_code"], grid["date"])
+    grid = grid[grid["date"].to_numpy() > start[grid["profile"].to_numpy()]].drop_duplicates(["profile", "date"])
+    grid = grid.reset_index(drop=True)
+    on = grid["profile"].to_numpy()
+    at, pairs = distinct_pairs(gather_column(profiles["country_code"], on), grid["date"])
     dest = gather_frame(destination_record(indicators, pairs, cfg), at)
     abuse = gather_frame(abuse_record(evidence, pairs, cfg), at)
-    parts = scenario_parts(grid.assign(no_state=False), dest, abuse, "central")
+    parts = scenario_parts(gather_frame(profiles, on).assign(no_state=False), dest, abuse, "central")
     high = grid.loc[combine(parts, cfg)["score"].to_numpy() >= threshold, ["profile", "date"]]
     asked = pd.DataFrame({"row": np.flatnonzero(todo), "profile": profile, "decided": decided})
     reached = pd.merge_asof(

@@ -142,7 +142,8 @@ def abuse_record(
     evidence published strictly before the date counts; with ``hindsight`` all of it, evidence published
     later counting at age 0. Returns, row for row with ``pairs``: e_score, floor_weight, evidence_ids.
     """
-    a, counted = cfg.abuse, evidence[evidence["country_role"].isin(cfg.abuse.roles)]
+    read = ["country_code", "country_role", "evidence_id", "strength", "published_date"]  # joined with every pair
+    a, counted = cfg.abuse, evidence.loc[evidence["country_role"].isin(cfg.abuse.roles), read]
     queries = pairs.rename(columns={"date": "as_of_date"})[["country_code", "as_of_date"]]
     queries = queries[queries["country_code"].isin(counted["country_code"].dropna().unique())]  # the rest: none
     if hindsight:
