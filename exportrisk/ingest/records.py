@@ -97,9 +97,14 @@ def empty_strings(book: zipfile.ZipFile) -> set[int]:
     """Positions of empty texts in the shared-string table: a cell pointing at one holds nothing."""
     if "xl/sharedStrings.xml" not in book.namelist():
         return set()
+    empty: set[int] = set()
     with book.open("xl/sharedStrings.xml") as part:
-        items = ElementTree.parse(part).getroot().iter(f"{MAIN}si")
-        return {i for i, item in enumerate(items) if not "".join(t.text or "" for t in item.iter(f"{MAIN}t"))}
+        items = (item for _, item in ElementTree.iterparse(part) if item.tag == f"{MAIN}si")
+        for i, item in enumerate(items):
+            if not "".join(t.text or "" for t in item.iter(f"{MAIN}t")):
+                empty.add(i)
+            item.clear()  # streamed: the table may be large
+    return empty
 
 
 def has_value(cell: ElementTree.Element, empty: set[int]) -> bool:
@@ -137,34 +142,36 @@ def scan_xlsx(path: Path, sheet: str | None, header_row: int) -> Counted:
             part = sheet_part(book, path, sheet)
             with book.open(part) as xml:
                 found = DIMENSION.search(xml.read(4096))
-        except (KeyError, StopIteration, ElementTree.ParseError) as exc:
+            if found:
+                refuse_extent(path, int(found[3]), column_number(found[2].decode()), header_row, "declares")
+            return count_rows(book, part, path, header_row)
+        except (KeyError, StopIteration, ValueError, ElementTree.ParseError, zipfile.BadZipFile) as exc:
             raise InputError(path, f"not a readable XLSX workbook ({exc})") from None
-        if found:
-            refuse_extent(path, int(found[3]), column_number(found[2].decode()), header_row, "declares")
-        return count_rows(book, part, path, header_row)
 
 
 def count_rows(book: zipfile.ZipFile, part: str, path: Path, header_row: int) -> Counted:
     """Every ``<row>`` element below the header with a value (a row written twice counts twice, as it was
-    written); stops as soon as the cells seen span more than MAX_CELLS."""
+    written); stops as soon as the cells seen span, or number, more than MAX_CELLS."""
     empty = empty_strings(book)
-    records = last_row = last_column = row = 0
+    records = cells = last_row = last_column = row = column = 0
     filled = False
     with book.open(part) as xml:
         for _, element in ElementTree.iterparse(xml):
             if element.tag == f"{MAIN}c":
                 ref = CELL_REF.fullmatch(element.get("r", ""))
-                if ref:
-                    last_column = max(last_column, column_number(ref[1]))
-                    last_row = max(last_row, int(ref[2]))
+                column = column_number(ref[1]) if ref else column + 1  # a cell without r follows the previous
+                last_column, last_row = max(last_column, column), max(last_row, int(ref[2]) if ref else 0)
                 filled = filled or has_value(element, empty)
+                cells += 1
                 element.clear()
             elif element.tag == f"{MAIN}row":
                 row = int(element.get("r") or row + 1)
                 last_row = max(last_row, row)
                 records += filled and row > header_row
-                filled = False
+                filled, column = False, 0
                 element.clear()
                 refuse_extent(path, last_row, last_column, header_row, "spans")
+            if cells > MAX_CELLS:
+                raise InputError(path, f"the sheet holds more than the {MAX_CELLS:,} cells a sheet may: save it as CSV")
     refuse_extent(path, last_row, last_column, header_row, "spans")
     return Counted(records, "the sheet holds rows the reader did not see (a row written twice?)")
