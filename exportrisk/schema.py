@@ -743,8 +743,10 @@ CHECKS = Table(
         Field(
             "check",
             "string",
-            "criterion2_auc (UK refusals under Criterion 2 against issued UK licences), named_operator_high "
-            "(surveillance lines to states named as spyware operators, before and after the naming) or "
+            "criterion2_auc (UK refusals under Criterion 2 against issued UK licences), criterion2_share_by_band, "
+            "band_lines and score_spread (lines per band, the highest score, distinct top UK scores), "
+            "named_operator_high (surveillance lines to states named as spyware operators, before and after the "
+            "naming) or "
             "interception_not_free_value (UK telecommunications interception licences to Freedom House Not "
             "Free destinations).",
             required=True,

@@ -99,7 +99,9 @@ def test_criterion_2_auc_is_measured_overall_within_goods_categories_years_and_2
     _, table, output = real
     auc = figures(table, "criterion2_auc")
     years = [str(y) for y in range(2008, 2016)]
-    assert sorted(auc.index) == sorted(["all", "dual_use", "military", "2013-2015", *years])
+    assert sorted(auc.index) == sorted(["all", "dual_use", "military", "2013-2015", "2008-2011", "2012-2015", *years])
+    split = auc.loc[["2008-2011", "2012-2015"], ["refused", "issued"]].sum()
+    assert split.tolist() == auc.loc["all", ["refused", "issued"]].tolist()
     assert auc.loc[years, ["refused", "issued"]].sum().tolist() == auc.loc["all", ["refused", "issued"]].tolist()
     window = auc.loc[["2013", "2014", "2015"], ["refused", "issued"]].sum()
     assert window.tolist() == auc.loc["2013-2015", ["refused", "issued"]].tolist()
@@ -108,6 +110,21 @@ def test_criterion_2_auc_is_measured_overall_within_goods_categories_years_and_2
     counts = ["refused", "issued"]  # licences whose top line is of unknown category count only in all
     assert (auc.loc[["military", "dual_use"], counts].sum() <= auc.loc["all", counts]).all()
     assert f"criterion2_auc all: auc {auc.loc['all', 'auc']:.3f}" in output
+    # method 2 ranks the refusals better than method 1.0 did (issue 9: 0.817 overall, docs: 0.793 for 2013-2015)
+    assert auc.loc["all", "auc"] > 0.817 and auc.loc["2013-2015", "auc"] > 0.793
+
+
+def test_scores_spread_over_every_band_and_the_top_uk_licences_differ(real):
+    root, table, output = real
+    lines = figures(table, "band_lines")["lines"]
+    licences = pd.read_parquet(root / "data" / "processed" / "licences.parquet", columns=["licence_id"])
+    assert lines.sum() == len(licences)
+    assert set(lines.index) >= {"Low", "Moderate", "High", "Very high", "Critical"} and (lines > 0).all()
+    spread = figures(table, "score_spread")
+    # issue 9: at least 60 distinct scores among the 100 highest-scoring UK licences, and scores above 75
+    assert spread.loc["uk_top_100", "distinct_scores"] >= 60
+    assert spread.loc["all", "max_score"] > 75
+    assert "score_spread uk_top_100: distinct_scores" in output
 
 
 def test_refusal_share_rises_with_the_band(real):

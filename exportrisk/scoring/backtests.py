@@ -82,6 +82,9 @@ def criterion2_auc(scores: pd.DataFrame, licences: pd.DataFrame) -> list[Row]:
         **{c: category == c for c in CATEGORIES},
         **{str(y): year == y for y in sorted(set(year))},
         "2013-2015": (year >= 2013) & (year <= 2015),
+        # the split of issue 9: anything fitted is fitted on the first period and reported on the second
+        "2008-2011": (year >= 2008) & (year <= 2011),
+        "2012-2015": (year >= 2012) & (year <= 2015),
     }
     out = []
     for scope, keep in scopes.items():
@@ -113,6 +116,18 @@ def criterion2_share_by_band(scores: pd.DataFrame, licences: pd.DataFrame) -> li
             refused_share=share(mine["refused"].to_numpy()),
         )
     return out
+
+
+def score_spread(lines: pd.DataFrame, scores: pd.DataFrame, top: int = 100) -> list[Row]:
+    """How far the scores spread: the lines in each band (with indeterminate), the highest score, and the
+    distinct scores among the ``top`` highest-scoring UK licences (a ranking needs them to differ)."""
+    bands = lines["band"].value_counts(sort=False)
+    uk = scores.loc[scores["licensing_country_code"].eq(UK), "score"].astype(float)
+    return [
+        *[row for band, n in bands.items() for row in check_rows("band_lines", str(band), lines=n)],
+        *check_rows("score_spread", "all", max_score=lines["score"].max()),
+        *check_rows("score_spread", f"uk_top_{top}", distinct_scores=uk.nlargest(top).nunique()),
+    ]
 
 
 def named_operator_high(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> list[Row]:
@@ -192,10 +207,12 @@ def interception_not_free_value(
 def all_checks(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> pd.DataFrame:
     """Every check, as the checks table."""
     licences = tables["licences"]
-    scores = scoring.summarise(scoring.score_against(licences, tables, cfg), licences, cfg)
+    lines = scoring.score_against(licences, tables, cfg)
+    scores = scoring.summarise(lines, licences, cfg)
     found = [
         *criterion2_auc(scores, licences),
         *criterion2_share_by_band(scores, licences),
+        *score_spread(lines, scores),
         *named_operator_high(tables, cfg),
         *interception_not_free_value(licences, tables["indicators"], cfg),
     ]
