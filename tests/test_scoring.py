@@ -271,20 +271,22 @@ def test_the_formula_and_the_political_terror_floor_placing_lines_inside_its_ban
     out = score(licences({}, {"licence_id": "t:2", "control_code": "ML10", "goods_category": "military",
                               "surveillance_type": None, "taxonomy_rule": "ML*"}))  # fmt: skip
     first = out.iloc[0]
-    # D 65, E 0, U unknown (left out): context = (0.45 * 65 + 0.35 * 0) / 0.8 = 36.5625
-    # interception I 90: factor 0.4 + 0.6 * 0.9 = 0.94; raw 36.5625 * 0.94 = 34.37, Moderate by the formula,
-    # but PTS 4 (75) with a surveillance item: High, placed in it by the raw score: 50 + 25 * 0.3437 = 58.59
-    assert first["context_score"] == pytest.approx(36.5625)
+    # D 65; E 0 (no evidence) would lower the context, and its absence is no sign of a clean record: left out;
+    # U unknown (left out): context = D = 65 (within what a known end-user could make it: 52.7 to 75.8)
+    # interception I 90: factor 0.4 + 0.6 * 0.9 = 0.94; raw 65 * 0.94 = 61.1, High by the formula, and
+    # PTS 4 (75) with a surveillance item: the floor places it by the raw score: 50 + 25 * 0.611 = 65.28
+    assert first["context_score"] == pytest.approx(65)
     assert first["goods_factor"] == pytest.approx(0.94)
-    assert (first["score"], first["band"], first["floors"]) == (58.59, "High", "political_terror")
-    # ML10 (aircraft, tier 40) is military: the same floor; factor 0.64 -> raw 23.4, 50 + 25 * 0.234 = 55.85:
+    assert (first["score"], first["band"], first["floors"]) == (65.28, "High", "political_terror")
+    # ML10 (aircraft, tier 40) is military: the same floor; factor 0.64 -> raw 41.6, 50 + 25 * 0.416 = 60.4:
     # both floored, the line with the riskier goods stays above
-    assert (out["score"].iloc[1], out["floors"].iloc[1]) == (55.85, "political_terror")
-    # best: D 60.1 (Fariss sd), U 25: (27.045 + 5) * 0.94 = 30.12 -> 57.53; worst: D 69.9, U 100 -> 62.09
-    assert (first["score_best"], first["score_worst"]) == (57.53, 62.09)
+    assert (out["score"].iloc[1], out["floors"].iloc[1]) == (60.4, "political_terror")
+    # best: D 60.1 (Fariss sd), U 25: (27.045 + 5) / 0.65 * 0.94 = 46.34 -> 50 + 25 * 0.4634 = 61.59;
+    # worst: D 69.9, U 100: (31.455 + 20) / 0.65 * 0.94 = 74.41, above its floor placement
+    assert (first["score_best"], first["score_worst"]) == (61.59, 74.41)
     calm = AAA.assign(value=AAA["value"].where(AAA["indicator_code"] != "pts_h", 3))
-    # PTS 3: D = 0.3 * 50 + 0.2 * 50 + 0.5 * 70 = 60; context 0.45 * 60 / 0.8 = 33.75; * 0.94 = 31.72, no floor
-    assert plain(score(licences({}), calm)[["score", "band", "floors"]].iloc[0]) == [31.72, "Moderate", None]
+    # PTS 3: D = 0.3 * 50 + 0.2 * 50 + 0.5 * 70 = 60; context 60 * 0.94 = 56.4: High by the formula, no floor
+    assert plain(score(licences({}), calm)[["score", "band", "floors"]].iloc[0]) == [56.4, "High", None]
 
 
 def test_prior_use_lifts_surveillance_items_to_very_high_and_security_items_to_high():
@@ -371,19 +373,27 @@ def test_a_hidden_destination_is_scored_at_best_and_worst_and_is_indeterminate()
     out = score(licences({"destination_type": "multiple", "destination_country_code": None, **ml1}))
     line = out.iloc[0]
     # ML1 tier 85: factor 0.91; X = 15 (destination hidden). Central: D, E and U unknown, nothing known of
-    # destination or end-user: context 50, 50 * 0.91 + 15 = 60.5. Best: D = E = 0, U 25: 5 * 0.91 + 15 = 19.55
-    # (Low). Worst: D = E = U = 100: 100 * 0.91 + 15, capped at 100. The data gaps alone (D and E, U left out)
-    # span 15 (Low) to 100: indeterminate. Coverage: U, D (3 measures), E missing, I present: 1 / 6
-    assert (line["score"], line["score_best"], line["score_worst"]) == (60.5, 19.55, 100.0)
+    # destination or end-user: context 50, 50 * 0.91 + 15 = 60.5. Best: D = 0, U 25 (E 0 would lower the
+    # context: left out): 5 / 0.65 * 0.91 + 15 = 22.0 (Low). Worst: D = E = U = 100: 100 * 0.91 + 15, capped at
+    # 100, and without the Critical floor compressed into Very high: 89.99. The data gaps alone (D and E, U left
+    # out) span Low to Very high: indeterminate. Coverage: U, D (3 measures), E missing, I present: 1 / 6
+    assert (line["score"], line["score_best"], line["score_worst"]) == (60.5, 22.0, 89.99)
     assert (line["band"], line["score_band"], line["coverage"]) == ("indeterminate (data gap)", "High", 1 / 6)
     assert pd.isna(line["d_score"]) and pd.isna(line["e_score"])
 
 
 def test_places_that_are_not_countries_have_no_government_to_score():
     out = score(licences({"destination_type": "non_country", "destination_country_code": None}))
-    # D = E = 0, the end-user unknown: from 0.2 * 25 * 0.94 = 4.7 to 0.2 * 100 * 0.94 = 18.8. Left out, U would
-    # leave a context of 0, below what any end-user gives: the context is held at the private end-user's 5
-    assert out[["score", "score_best", "score_worst", "d_score", "e_score"]].iloc[0].tolist() == [4.7, 4.7, 18.8, 0, 0]
+    # D = E = 0 (E 0 left out: it would lower the context), the end-user unknown: from 0.2 * 25 / 0.65 * 0.94 =
+    # 7.23 to 0.2 * 100 / 0.65 * 0.94 = 28.92. Left out, U would leave a context of 0, below what any end-user
+    # gives: the context is held at the private end-user's 7.69
+    assert out[["score", "score_best", "score_worst", "d_score", "e_score"]].iloc[0].tolist() == [
+        7.23,
+        7.23,
+        28.92,
+        0,
+        0,
+    ]
     assert out["band"].iloc[0] == "Low"  # the end-user is no data gap of this line: every line lacks it
     assert out["flags"].iloc[0] == "destination_not_a_country;end_user_unknown"
 
@@ -394,10 +404,10 @@ def test_a_licence_is_summarised_by_its_highest_line():
     scores = scoring.summarise(lines, rows, CFG)
     # BBB has no indicators and no evidence: E = 0 alone, held at the lowest a known end-user can make it,
     # (0.35 * 0 + 0.2 * 25) / 0.55 = 9.09, * 0.94 = 8.55;
-    # the AAA lines are lifted to 58.59 by the political-terror floor (the first of them is the top line)
-    assert lines["score"].tolist() == [8.55, 58.59, 58.59]
+    # the AAA lines are lifted to 65.28 by the political-terror floor (the first of them is the top line)
+    assert lines["score"].tolist() == [8.55, 65.28, 65.28]
     row = scores.iloc[0]
-    assert (row["licence_id"], row["score"], row["top_line_no"], row["n_lines"]) == ("t:1", 58.59, 2, 3)
+    assert (row["licence_id"], row["score"], row["top_line_no"], row["n_lines"]) == ("t:1", 65.28, 2, 3)
     assert row["score_worst"] == lines["score_worst"].max() and row["score_best"] == lines["score_best"].max()
     assert list(scores.columns[:3]) == ["licence_id", "score", "band"]
 
@@ -544,7 +554,7 @@ def test_nothing_published_on_or_after_the_decision_changes_the_ex_ante_score(ex
         ("    band: Very high", "    band: Severe", "floors.prior_use.band: 'Severe' is not one of"),
         ("      weight: 0.2        # because", "      weight: 0.3        # because",
          "destination.measures weights: fariss + pts + fh must sum to 1"),
-        ('method_version: "2.0"\n', "", "the file needs 'method_version'"),
+        ('method_version: "2.1"\n', "", "the file needs 'method_version'"),
         ("sd: fariss_theta_sd", "sd: fariss_sd", "readings[0].sd: 'fariss_sd' is not one of"),
         ("  lag_months: 4", "  lag_months: -1", "precedent.lag_months must not be negative"),
         ("[pts_a, pts_h, pts_s]", "[pts_a, pts_hrw, pts_s]", "readings[0].indicators: 'pts_hrw' is not one of"),
@@ -565,8 +575,8 @@ def test_every_number_is_in_the_configuration_file(tmp_path):
     path = tmp_path / "all_of_the_context.yaml"
     path.write_text(text, encoding="utf-8")
     calm = AAA.assign(value=AAA["value"].where(AAA["indicator_code"] != "pts_h", 3))
-    # keep_share 1: the goods keep all the context risk: 33.75 instead of 31.72
-    assert score(licences({}), calm, cfg=scoring.load_config(path))["score"].iloc[0] == 33.75
+    # keep_share 1: the goods keep all the context risk: 60 instead of 56.4
+    assert score(licences({}), calm, cfg=scoring.load_config(path))["score"].iloc[0] == 60
 
 
 # --- the real data ----------------------------------------------------------------------------------------
@@ -613,14 +623,11 @@ def surveillance_rows(licences: pd.DataFrame, country: str) -> pd.DataFrame:
     return rows
 
 
-def below_high_but_for_political_terror(scored: pd.DataFrame) -> bool:
-    """Every line is below High unless PTS 4-5 or earlier refusals (precedent) lifted it, at least one is below,
-    and no evidence floor fired."""
-    floors = scored["floors"].fillna("")
-    below = scored["score"] < 50
-    lifted = floors.eq("political_terror") | (scored["p_score"] > 0)
-    evidence_floor = floors.str.contains("critical|named_operator|prior_use")
-    return bool((below | lifted).all() and below.any() and not evidence_floor.any())
+def not_yet_named(scored: pd.DataFrame) -> bool:
+    """No evidence floor fired and some line is below High: what lifts a line to High before the naming is the
+    destination's record (D, the political-terror floor) or earlier refusals (precedent), not the evidence."""
+    evidence_floor = scored["floors"].fillna("").str.contains("critical|named_operator|prior_use")
+    return bool((scored["score"] < 50).any() and not evidence_floor.any())
 
 
 @pytest.mark.parametrize("country", sorted(NAMED))
@@ -632,12 +639,12 @@ def test_real_surveillance_licences_are_high_from_the_naming_and_not_before(real
     assert ev.loc[operator, "published_date"].min() == named
     as_decided = real.table("score_lines").merge(rows[["licence_id", "line_no"]], on=["licence_id", "line_no"])
     assert len(as_decided) == len(rows) >= 8 and (as_decided["as_of_date"] < named).all()
-    assert below_high_but_for_political_terror(as_decided)
+    assert not_yet_named(as_decided)
     assert (as_decided["hindsight_score"] >= 50).all()
     # the same real lines decided on the day the naming was published, and the day after (the first day a
     # decision can have known it: evidence counts from the day after its publication)
     on_the_day = scoring.score_lines(rows.assign(decision_date=named), ind, ev, NO_LINKS, CFG)
-    assert below_high_but_for_political_terror(on_the_day)
+    assert not_yet_named(on_the_day)
     after = scoring.score_lines(rows.assign(decision_date=named + pd.Timedelta(days=1)), ind, ev, NO_LINKS, CFG)
     assert (after["score"] >= 50).all() and after["floors"].str.contains("named_operator").all()
 
@@ -678,9 +685,9 @@ def test_the_curated_cyprus_licence_of_december_2021(real):
     line = real.table("score_lines").set_index("licence_id").loc["curated:cy-2021-12-isr"]
     # an IMSI catcher (5A001.f) to Israel, re-exported to a third country. D: Fariss theta 2019 -0.74 -> 79.0,
     # PTS 4 (Human Rights Watch coding) 75, FH 76 -> 24: 0.3 * 79.0 + 0.2 * 75 + 0.5 * 24 = 50.7; Israel is named
-    # only as a Circles customer (E 11.9, counts little); the end-user unknown: context (0.45 * 50.7 + 0.35 *
-    # 11.9) / 0.8 = 33.7; raw 33.7 * 0.94 + 10 = 41.7, lifted by PTS 4 into High: 50 + 25 * 0.417 = 60.42
-    assert (line["score"], line["band"], line["floors"]) == (60.42, "High", "political_terror")
+    # only as a Circles customer (E 11.9, below D: it would lower the context, left out); the end-user unknown:
+    # context 50.7; raw 50.7 * 0.94 + 10 = 57.7, placed by PTS 4 inside High: 50 + 25 * 0.577 = 64.42
+    assert (line["score"], line["band"], line["floors"]) == (64.42, "High", "political_terror")
     assert line["why"].startswith("High: political-terror floor; destination record D 51; re-export (+10)")
     assert line["goods_rule"] == "surveillance_type interception" and "re_export" in line["flags"]
     assert line["evidence_ids"] == "curated:citizenlab-2020-running-in-circles" and 0 < line["e_score"] < 15

@@ -72,26 +72,40 @@ def scenario_parts(static: pd.DataFrame, dest: pd.DataFrame, abuse: pd.DataFrame
     )
 
 
+def _context(parts: pd.DataFrame, cfg: ScoringConfig, abuse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted mean of D and U (and E if ``abuse``) where present, 50 (the middle) where none is, and
+    whether any is present. An unknown end-user drops out, but the mean stays within what a known one could
+    make it."""
+    w = cfg.weights
+    components = [(parts["d"], w.destination), (parts["u"], w.end_user), *([(parts["e"], w.abuse)] if abuse else [])]
+    weighted = sum(np.nan_to_num(v.to_numpy(dtype=float)) * weight for v, weight in components)
+    present = sum(v.notna().to_numpy() * weight for v, weight in components)
+    context = np.where(present > 0, weighted / np.where(present > 0, present, 1), 50.0)
+    if cfg.end_user.unknown is None:
+        scores = cfg.end_user.scores.values()
+        with_u = [(weighted + w.end_user * u) / (present + w.end_user) for u in (min(scores), max(scores))]
+        context = np.where(parts["u"].isna().to_numpy() & (present > 0), np.clip(context, *with_u), context)
+    return context, present > 0
+
+
 def combine(parts: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
-    """The score: weighted context of D, E and U present, times the goods factor, plus X and P, capped; floors.
+    """The score: weighted context of D, U and (where it raises it) E, times the goods factor, plus X and P,
+    capped; floors.
 
     raw = min(100, context x (keep + (1 - keep) x I / 100) + X + P). A floor that fires places the line
     inside its band by its raw score, lo + (hi - lo) x raw / 100, unless raw is already higher: floored lines
-    keep their relative order, and two lines tie only where their inputs tie. Rounded to two decimals
-    before banding, so that score and band agree. Returns score, raw_score, context_score, goods_factor and,
-    per floor, whether it fired.
+    keep their relative order, and two lines tie only where their inputs tie. Only the Critical floor reaches
+    Critical: other scores above the band below it are compressed into that band, in order. Rounded to two
+    decimals before banding, so that score and band agree. Returns score, raw_score, context_score,
+    goods_factor, abuse_counted (E in the context) and, per floor, whether it fired.
     """
-    w, keep, f = cfg.weights, cfg.goods.keep_share, cfg.floors
-    components = [(parts["d"], w.destination), (parts["e"], w.abuse), (parts["u"], w.end_user)]
-    weighted = sum(np.nan_to_num(v.to_numpy(dtype=float)) * weight for v, weight in components)
-    present = sum(v.notna().to_numpy() * weight for v, weight in components)
-    # nothing known of destination or end-user (no single country, unknown end-user): the middle of the scale
-    context = np.where(present > 0, weighted / np.where(present > 0, present, 1), 50.0)
-    if cfg.end_user.unknown is None:
-        # an unknown end-user drops out, but the context stays within what a known one could make it
-        unknown, scores = parts["u"].isna().to_numpy(), cfg.end_user.scores.values()
-        with_u = [(weighted + w.end_user * u) / (present + w.end_user) for u in (min(scores), max(scores))]
-        context = np.where(unknown & (present > 0), np.clip(context, *with_u), context)
+    keep, f = cfg.goods.keep_share, cfg.floors
+    without_e, known = _context(parts, cfg, abuse=False)
+    with_e, _ = _context(parts, cfg, abuse=True)
+    # E counts where it raises the context: documented abuse adds to the destination's record, but its absence
+    # is not evidence of a clean record (the evidence is sparse), so it never pulls the record down
+    abuse_counted = parts["e"].notna().to_numpy() & (~known | (with_e > without_e))
+    context = np.where(abuse_counted, with_e, without_e)
     factor = keep + (1 - keep) * parts["i"].to_numpy(dtype=float) / 100
     added = parts["x"].to_numpy(dtype=float) + parts["p"].to_numpy(dtype=float)
     raw = np.minimum(100.0, context * factor + added)
@@ -105,14 +119,25 @@ def combine(parts: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
         "political_terror": parts["political_terror"].to_numpy(dtype=bool)
         & (measure >= f.political_terror.min_measure_score),
     }
-    score = raw
+    # only the Critical floor reaches Critical: a raw score above the band below it is compressed into that band
+    reserved = cfg.bound(f.critical.band)
+    below = cfg.bands[list(cfg.bands)[list(cfg.bands).index(f.critical.band) - 1]]
+    score = np.where(raw > below, below + (reserved - below) * (raw - below) / (100 - below), raw)
     tops = [*list(cfg.bands.values())[1:], 100.0]
     for name, hit in fired.items():
         band = getattr(f, name).band
         low, high = cfg.bound(band), tops[list(cfg.bands).index(band)]
         score = np.where(hit, np.maximum(score, low + (high - low) * raw / 100), score)
+    score = np.where(fired["critical"], score, np.minimum(score, reserved - 0.01))
     return pd.DataFrame(
-        {"score": np.round(score, 2), "raw_score": raw, "context_score": context, "goods_factor": factor, **fired}
+        {
+            "score": np.round(score, 2),
+            "raw_score": raw,
+            "context_score": context,
+            "goods_factor": factor,
+            "abuse_counted": abuse_counted,
+            **fired,
+        }
     )
 
 

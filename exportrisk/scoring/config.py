@@ -283,6 +283,11 @@ def check_config(cfg: ScoringConfig, path: Path) -> ScoringConfig:
         floor = getattr(f, name)
         _one_of(floor.surveillance_types, SURVEILLANCE_TYPES, f"floors.{name}.surveillance_types", path)
         _one_of([floor.band], BANDS, f"floors.{name}.band", path)
+    reserved = list(BANDS).index(f.critical.band)
+    _require(reserved > 0, path, "floors.critical.band must be above the lowest band")
+    for name in FLOOR_NAMES[1:]:
+        band = getattr(f, name).band
+        _require(list(BANDS).index(band) < reserved, path, f"floors.{name}.band must be below floors.critical.band")
     _one_of(f.political_terror.goods_categories, GOODS_CATEGORIES, "floors.political_terror.goods_categories", path)
     _one_of([f.political_terror.measure], list(d.measures), "floors.political_terror.measure", path)
     _require(list(cfg.bands) == list(BANDS), path, f"bands must be, in order: {', '.join(BANDS)}")

@@ -141,8 +141,9 @@ def score_combinations(
     floors = flag_text({name: central[name].to_numpy() for name in FLOOR_NAMES})
     w = cfg.weights
     shares = {
-        f"weight_{c}": parts[c].notna().to_numpy() * v
-        for c, v in (("d", w.destination), ("e", w.abuse), ("u", w.end_user))
+        "weight_d": parts["d"].notna().to_numpy() * w.destination,
+        "weight_e": central["abuse_counted"].to_numpy() * w.abuse,
+        "weight_u": parts["u"].notna().to_numpy() * w.end_user,
     }
     total = sum(shares.values())
     reasons = pd.DataFrame(
