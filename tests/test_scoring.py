@@ -360,6 +360,38 @@ def test_floored_lines_keep_their_order_and_tie_only_when_their_inputs_tie():
     assert out.loc["t:ML1", "score"] == out.loc["t:ML1b", "score"]  # the same inputs: the same score
 
 
+def test_evidence_raises_the_context_and_its_absence_never_lowers_it():
+    customer = {"country_code": "AAA", "country_role": "customer", "strength": "customer_relation_only",
+                "kind": "vendor_customer_report"}  # fmt: skip
+    weak = evidence({"evidence_id": "c", "published_date": "2020-01-01", **customer})
+    strong = evidence(
+        *[{"evidence_id": i, "country_code": "AAA", "country_role": "operator", "strength": "official_finding",
+           "published_date": "2020-05-01"} for i in ("o1", "o2", "o3")]
+    )  # fmt: skip
+    rows = licences({"control_code": "ML10", "goods_category": "military", "surveillance_type": None,
+                     "taxonomy_rule": "ML*"})  # fmt: skip
+    none, low, high = (score(rows, ev=ev).iloc[0] for ev in (None, weak, strong))
+    # D 65: a customer relation (E 13) would lower the context, so it stays out and the line scores as without
+    # any evidence; three fresh official findings (E 95) raise it: (0.45 * 65 + 0.35 * 95) / 0.8 = 78
+    assert 0 < low["e_score"] < 65 and low["context_score"] == none["context_score"] == 65
+    assert low["score"] == none["score"] and "surveillance evidence" not in low["why"]
+    assert high["e_score"] > 65 and high["context_score"] == pytest.approx((0.45 * 65 + 0.35 * high["e_score"]) / 0.8)
+    assert "3 pieces of surveillance evidence" in high["why"]
+
+
+def test_only_the_critical_floor_reaches_critical():
+    ml1 = {"control_code": "ML1", "goods_category": "military", "surveillance_type": None, "taxonomy_rule": "ML*"}
+    worst = indicators(indicator_rows("AAA", 2018, "2020-01-01", pts_a=5, fh_total=0, fariss_theta=-3))
+    rows = licences({**ml1, "transit_country_code": "BBB", "end_use_description": "re-export"})
+    line = score(rows, worst).iloc[0]
+    # D 100, small arms (factor 0.91) and X 20: raw 100, but no Critical floor: compressed into Very high, at
+    # most 89.99; D 80 (no political terror): raw 82.8, compressed to 75 + 15 * 7.8 / 25 = 79.68
+    assert line["band"] == "Very high" and line["score"] == 89.99 and "critical" not in line["floors"]
+    plain_d = indicators(indicator_rows("AAA", 2018, "2020-01-01", pts_a=1, fh_total=0, fariss_theta=-2))
+    lower = score(licences({**ml1, "transit_country_code": "BBB"}), plain_d).iloc[0]
+    assert lower["score"] == 79.68 and lower["band"] == "Very high"  # the compression keeps the order
+
+
 def test_bands_have_the_documented_bounds():
     scores = np.array([0, 24.9, 25, 49.9, 50, 74.9, 75, 89.9, 90, 100])
     expected = ["Low", "Low", "Moderate", "Moderate", "High", "High", "Very high", "Very high", "Critical", "Critical"]
