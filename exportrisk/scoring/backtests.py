@@ -156,7 +156,7 @@ def named_operator_high(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringCon
     }
     out = []
     for scope in ("all", *sorted(lines["destination_country_code"].unique())):
-        counts = {}
+        counts: dict[str, float] = {}
         for when, s in scored.items():
             mine = s if scope == "all" else s[s["destination_country_code"].eq(scope)]
             counts[f"lines_{when}"] = len(mine)

@@ -199,7 +199,9 @@ def goods_component(lines: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
     unclassified tier, with the lowest and highest tier the line's goods_category can have as best and worst.
     """
     g = cfg.goods
-    rules = sorted((Rule(c, classify_code(c).goods_category, None, c) for c in g.codes), key=lambda r: r.specificity)
+    # the configuration only holds codes the taxonomy knows (config.check_config)
+    categories = {c: rule.goods_category for c in g.codes if (rule := classify_code(c)) is not None}
+    rules = sorted((Rule(c, categories[c], None, c) for c in g.codes), key=lambda r: r.specificity)
     code = per_unique(lines["control_code"], lambda c: next((r.rule for r in reversed(rules) if r.matches(c)), None))
     surveillance = lines["surveillance_type"].astype("string")
     category = lines["goods_category"].astype("string")
@@ -222,8 +224,8 @@ def goods_component(lines: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
         value = value.astype(float)
         rule = rule.fillna(text.where(value.notna() & tier.isna()))
         tier = tier.fillna(value)
-    military = [v for c, v in g.codes.items() if classify_code(c).goods_category == "military"]
-    dual_use = [v for c, v in g.codes.items() if classify_code(c).goods_category == "dual_use"]
+    military = [v for c, v in g.codes.items() if categories[c] == "military"]
+    dual_use = [v for c, v in g.codes.items() if categories[c] == "dual_use"]
     ranges = {
         "military": [*military, g.goods_categories["military"]],
         "dual_use": [*dual_use, *g.surveillance_types.values(), g.goods_categories["dual_use"]],

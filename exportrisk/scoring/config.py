@@ -170,10 +170,12 @@ class ScoringConfig:
         return self.bands[band]
 
 
-def _typed(kind: object, value: object, where: str, path: Path) -> object:
-    """``value`` read as ``kind`` (a config dataclass, dict, tuple, optional, float, int or str), else one error."""
+def _typed(kind: typing.Any, value: typing.Any, where: str, path: Path) -> object:
+    """``value`` read as ``kind`` (a config dataclass, dict, tuple, optional, float, int or str), else one error.
+
+    ``kind`` is a type form (a class, ``dict[str, float]``, ``X | None``), which no single static type covers."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         fields = dataclasses.fields(kind)
         required = {f.name for f in fields if f.default is dataclasses.MISSING}
         mapping = checked_keys(value, {f.name for f in fields}, where or "the file", path, required)
