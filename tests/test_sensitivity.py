@@ -49,32 +49,34 @@ def test_bad_parameters_are_one_line_errors(tmp_path, monkeypatch, capsys):
 def hand_lines() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two intrusion-software lines (I = 100: goods factor 1 whatever the keep share) to AAA, no X, no floor.
 
-    far: D = 20, E = 0, U = 10 -> context 0.45 x 20 + 0.2 x 10 = 11.0, Low; the weights move it, not across 25.
-    edge: D = 100, E = 0, U = 25.5 -> 45 + 5.1 = 50.1, High by 0.1: a little less weight on D makes it Moderate.
+    E = 0 would lower the context: it stays out, and D and U share it.
+    far: D = 20, U = 10 -> context (0.45 x 20 + 0.2 x 10) / 0.65 = 16.92, Low; the weights move it between U and
+    D, never across 25.
+    edge: D = 60, U = 34 -> (27 + 6.8) / 0.65 = 52.0, High by 2: less weight on D makes it Moderate.
     """
     lines = pd.DataFrame(
         {
             "licence_id": ["far", "edge"],
             "destination_country_code": ["AAA", "AAA"],
-            "score": [11.0, 50.1],
-            "d_score": [20.0, 100.0],
+            "score": [16.92, 52.0],
+            "d_score": [20.0, 60.0],
             "e_score": [0.0, 0.0],
-            "u_score": [10.0, 25.5],
+            "u_score": [10.0, 34.0],
             "i_score": [100.0, 100.0],
             "x_score": [0.0, 0.0],
             "p_score": [0.0, 0.0],
             "floors": pd.array([None, None], dtype="string"),
         }
     )
-    return lines, pd.DataFrame({"fariss": [20.0, 100.0], "pts": [20.0, 100.0], "fh": [20.0, 100.0]})
+    return lines, pd.DataFrame({"fariss": [20.0, 60.0], "pts": [20.0, 60.0], "fh": [20.0, 60.0]})
 
 
 def test_a_licence_far_from_band_edges_keeps_its_band_in_every_draw_one_at_an_edge_does_not(cfg):
     lines, risks = hand_lines()
     result = sensitivity.analyse(lines, risks, cfg, draws=200, seed=0, spread=0.5).licences.set_index("licence_id")
     far, edge = result.loc["far"], result.loc["edge"]
-    assert (far["score"], far["score_band"], edge["score"], edge["score_band"]) == (11.0, "Low", 50.1, "High")
-    assert far["band_kept_share"] == 1 and far["score_min"] < 11 < far["score_max"] < 25
+    assert (far["score"], far["score_band"], edge["score"], edge["score_band"]) == (16.92, "Low", 52.0, "High")
+    assert far["band_kept_share"] == 1 and far["score_min"] < 16.92 < far["score_max"] < 25
     assert 0 < edge["band_kept_share"] < 1
     assert (edge["lowest_band"], edge["highest_band"]) == ("Moderate", "High")
 
@@ -83,14 +85,14 @@ def test_with_no_spread_every_score_and_band_is_the_baseline(cfg):
     lines, risks = hand_lines()
     result = sensitivity.analyse(lines, risks, cfg, draws=3, seed=0, spread=0.0)
     assert (result.licences["band_kept_share"] == 1).all()
-    assert result.licences["score_min"].tolist() == result.licences["score_max"].tolist() == [11.0, 50.1]
+    assert result.licences["score_min"].tolist() == result.licences["score_max"].tolist() == [16.92, 52.0]
     assert np.isnan(result.taus).all()  # one destination: no pair to rank, tau undefined
 
 
 def test_analysis_stops_if_the_components_do_not_reproduce_the_scores(cfg):
     lines, risks = hand_lines()
     with pytest.raises(ValueError, match="does not reproduce the scores"):
-        sensitivity.analyse(lines.assign(score=[11.0, 50.0]), risks, cfg, draws=3, seed=0, spread=0.5)
+        sensitivity.analyse(lines.assign(score=[16.92, 51.9]), risks, cfg, draws=3, seed=0, spread=0.5)
 
 
 def test_kendall_tau_b_of_a_ranking_with_itself_its_reverse_and_hand_computed_cases():
