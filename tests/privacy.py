@@ -61,7 +61,9 @@ def named(text: str, names: list[str]) -> list[int]:
     return hits
 
 
-STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+# the data end before the EOL of "endstream": a \n, or \r\n, whose \r may just as well be the data's last byte (zlib
+# ignores a \r left after the data)
+STREAM = re.compile(rb"stream\r?\n(.*?)\nendstream", re.DOTALL)
 TEXT_BLOCK = re.compile(rb"\bBT\b(.*?)\bET\b", re.DOTALL)
 LITERAL = re.compile(rb"\(((?:\\.|[^\\()])*)\)", re.DOTALL)
 ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
