@@ -22,7 +22,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 from tqdm import tqdm
 
-from exportrisk import config, pipeline
+from exportrisk import config, listcols, pipeline
 from exportrisk.errors import InputError
 from exportrisk.ingest import registry
 from exportrisk.ingest.files import read_table
@@ -291,6 +291,7 @@ def display(df: pd.DataFrame, rows: int = 20) -> Shown:
     For looking only: compute with the DataFrame itself."""
     shown = df.head(rows)
     formats = {c: f for c in shown if (f := _number_format(c, shown[c].dtype)) is not None}
+    formats |= {c: listcols.SEPARATOR.join for c in shown if listcols.is_list(shown[c])}  # values, not a repr
     styler = Shown(shown).format(formats, na_rep="").format_index(label, axis="columns")
     styler = styler.format_index_names(label, axis="columns").format_index_names(label, axis="index")
     styler = styler.map(_band_style, subset=[c for c in shown if str(c).endswith("band")])

@@ -12,6 +12,7 @@ import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 
 ISO3 = r"^[A-Z]{3}$"
@@ -20,7 +21,7 @@ ISO3 = r"^[A-Z]{3}$"
 @dataclass(frozen=True)
 class Field:
     name: str
-    dtype: str  # "string", "Int64", "Float64", "boolean", "date", or "category"
+    dtype: str  # "string", "Int64", "Float64", "boolean", "date", "category" or "list" (of strings)
     description: str
     required: bool = False  # never null
     categories: tuple[str, ...] = ()
@@ -35,6 +36,8 @@ class Field:
             return "datetime64[ms]"
         if self.dtype == "string":
             return pd.StringDtype()
+        if self.dtype == "list":
+            return listcols.LIST_DTYPE
         return self.dtype
 
 
@@ -171,8 +174,8 @@ LICENCES = Table(
         ),
         Field(
             "onward_country_codes",
-            "string",
-            "';'-separated ISO3 codes of onward destinations for goods incorporated abroad (UK data).",
+            "list",
+            "ISO3 codes of onward destinations for goods incorporated abroad (UK data).",
         ),
         Field("control_code_raw", "string", "Control-list entry exactly as published."),
         Field(
@@ -222,8 +225,8 @@ LICENCES = Table(
         Field("end_user_type", "string", "Kind of end-user, where published (e.g. police, intelligence)."),
         Field(
             "refusal_criteria",
-            "string",
-            "';'-separated criteria numbers given for a refusal (EU Common Position; 2 = internal repression).",
+            "list",
+            "Criteria numbers given for a refusal (EU Common Position; 2 = internal repression).",
         ),
         Field(
             "confidence",
@@ -387,7 +390,7 @@ ENTITY_TYPES = ("company", "investor")
 RELATION_KINDS = ("parent_of", "owner_of", "merged_with", "sales_arm_of", "renamed_to", "affiliate_of")
 DATE_PRECISIONS = ("day", "month", "year")
 ENTITY_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-SOURCE_URLS = Field("source_urls", "string", "Source URL(s), '; '-separated.", required=True)
+SOURCE_URLS = Field("source_urls", "list", "Source URL(s).", required=True)
 CURATED_CONFIDENCE = Field(
     "confidence",
     "category",
@@ -500,8 +503,8 @@ EVIDENCE = Table(
         CURATED_CONFIDENCE,
         Field(
             "source_urls",
-            "string",
-            "Source URL(s), '; '-separated. Victim entries leave out URLs whose address names a victim.",
+            "list",
+            "Source URL(s). Victim entries leave out URLs whose address names a victim.",
             required=True,
         ),
     ),
@@ -516,7 +519,7 @@ ENTITIES = Table(
         Field("entity_id", "string", "Curated id, lower-case words joined by '-'.", required=True, pattern=ENTITY_ID),
         *LINEAGE,
         Field("name", "string", "Name, with its legal form where reported.", required=True),
-        Field("aliases", "string", "Other names the entity is reported under, '; '-separated."),
+        Field("aliases", "list", "Other names the entity is reported under."),
         Field("entity_type", "category", "company or investor.", required=True, categories=ENTITY_TYPES),
         Field("country_code", "string", "ISO 3166 alpha-3 code of the country of registration.", pattern=ISO3),
         *partial_date("founded_date", "the date founded or registered"),
@@ -605,7 +608,7 @@ def score_fields(level: str) -> tuple[Field, ...]:
             required=True,
             min_value=0,
         ),
-        Field("precedent_ids", "string", f"';'-separated licence_ids of the refusals P counts for {of}."),
+        Field("precedent_ids", "list", f"licence_ids of the refusals P counts for {of}."),
         Field("why", "string", f"One sentence on the largest contributors to the score of {of}.", required=True),
         Field(
             "coverage",
@@ -630,9 +633,9 @@ def score_fields(level: str) -> tuple[Field, ...]:
             required=True,
             min_value=0,
         ),
-        Field("floors", "string", f"';'-separated floors that lifted the score of {of} (null if none)."),
-        Field("flags", "string", f"';'-separated red flags and data notes of {of} (null if none)."),
-        Field("evidence_ids", "string", f"';'-separated ids of the evidence {of} used (E and the exporter network)."),
+        Field("floors", "list", f"Floors that lifted the score of {of} (null if none)."),
+        Field("flags", "list", f"Red flags and data notes of {of} (null if none)."),
+        Field("evidence_ids", "list", f"Ids of the evidence {of} used (E and the exporter network)."),
         Field(
             "hindsight_score",
             "Float64",
@@ -669,7 +672,7 @@ SCORE_LINES = Table(
             "'keyword <label>' or 'unclassified <goods_category>'.",
             required=True,
         ),
-        Field("d_inputs", "string", "Indicator values D used, as 'indicator year=value'; '*' marks a stale one."),
+        Field("d_inputs", "list", "Indicator values D used, each 'indicator year=value'; '*' marks a stale one."),
         Field("network_path", "string", "Path linking the exporter to documented misuse (exporter network)."),
     ),
     ("licence_id", "line_no"),
@@ -784,7 +787,9 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
         col = df[f.name] if f.name in df else pd.Series(pd.NA, index=df.index)
         if f.dtype == "date":
             col = pd.to_datetime(col).astype("datetime64[ms]")
-        if f.dtype == "category":
+        if f.dtype == "list":
+            typed = listcols.as_lists(col)
+        elif f.dtype == "category":
             typed = to_category(col, f.pandas_dtype())
             if (lost := col[typed.isna() & col.notna()]).size:
                 raise ValueError(f"{table.name}.{f.name}: {lost.iloc[0]!r} is not one of {', '.join(f.categories)}")
@@ -792,6 +797,13 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
             typed = col.astype(f.pandas_dtype())
         out[f.name] = typed
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def conform_staged(df: pd.DataFrame, table: Table, sep: str = ";") -> pd.DataFrame:
+    """conform rows as a source stages them, whose list columns may still hold text as published
+    (``sep``-separated, hashable while rows are checked for duplicates): split here, at the end of cleaning."""
+    text = [f.name for f in table.fields if f.dtype == "list" and f.name in df and not listcols.is_list(df[f.name])]
+    return conform(df.assign(**{name: listcols.split(df[name], sep) for name in text}), table)
 
 
 def to_category(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
@@ -845,6 +857,7 @@ def data_dictionary() -> str:
         for f in t.fields:
             order = ", in rising order" if f.ordered else ""
             meaning = f.description + (f" One of{order}: {', '.join(f.categories)}." if f.categories else "")
-            lines.append(f"| `{f.name}` | {f.dtype} | {'yes' if f.required else ''} | {meaning} |")
+            kind = "list of string" if f.dtype == "list" else f.dtype
+            lines.append(f"| `{f.name}` | {kind} | {'yes' if f.required else ''} | {meaning} |")
         lines.append("")
     return "\n".join(lines)

@@ -85,7 +85,7 @@ def test_near_misses_and_ambiguous_names_match_nothing(entities, name):
 
 def test_every_name_and_alias_finds_its_own_entity_and_no_other(entities):
     names = entities[["entity_id", "name"]].rename(columns={"name": "text"})
-    aliases = entities.assign(text=entities["aliases"].str.split("; ")).explode("text").dropna(subset=["text"])
+    aliases = entities.assign(text=entities["aliases"]).explode("text").dropna(subset=["text"])
     every = pd.concat([names, aliases[["entity_id", "text"]]], ignore_index=True)
     assert len(every) > len(entities)
     assert (match_entities(every["text"], entities) == every["entity_id"]).all()

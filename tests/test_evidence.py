@@ -145,7 +145,7 @@ def test_a_victim_entry_becomes_a_dated_incident_without_the_name(project):
         "nso-group",
         "Pegasus",
     )
-    assert line["source_urls"] == raw["sources"]
+    assert line["source_urls"] == raw["sources"].split("; ")
 
 
 def test_strength_and_attack_result_follow_forensics_and_results(project):
@@ -252,7 +252,7 @@ def test_urls_whose_address_names_a_victim_are_left_out(project):
     raw = raw_victims()
     names = [r["name"] for r in raw]
     lines = project.evidence[project.evidence["source_file"] == VICTIMS_FILE].drop_duplicates("source_row")
-    kept = lines.set_index("source_row")["source_urls"].str.split("; ")
+    kept = lines.set_index("source_row")["source_urls"]
     dropped = 0
     for row, urls in kept.items():
         given_urls = raw[row - 2]["sources"].split("; ")
@@ -314,7 +314,7 @@ def test_rejected_and_unreadable_victim_rows_carry_no_name(tmp_path, monkeypatch
     assert not named(written_text(tmp_path / "project" / "data" / "processed"), names)
     assert '"victim_id": "v-' in rejects.loc[3, "raw_values"] and "Atlantis" in rejects.loc[3, "message"]
     kept = result.tables["evidence"].query("source_file == @VICTIMS_FILE").set_index("source_row")
-    assert kept.loc[7, "source_urls"] == "https://b.example/ok"
+    assert kept.loc[7, "source_urls"] == ["https://b.example/ok"]
     assert kept.loc[8, "victim_id"] == kept.loc[2, "victim_id"]
     assert kept.loc[8, "evidence_id"] == kept.loc[2, "evidence_id"] + "-2"
     assert result.reconciliation.set_index("source_file").loc[VICTIMS_FILE, "reconciled"]
@@ -358,7 +358,7 @@ def test_curated_findings_one_line_per_country_with_date_kind_and_strength(proje
     by_id = {k.removeprefix("curated:"): g for k, g in per}
     hide = by_id["citizenlab-2018-hide-and-seek"]
     assert set(hide["country_code"]) == {"BHR", "KAZ", "MEX", "MAR", "SAU", "ARE"}
-    assert hide["source_urls"].iloc[0].startswith("https://citizenlab.ca/2018/09/hide-and-seek")
+    assert hide["source_urls"].iloc[0][0].startswith("https://citizenlab.ca/2018/09/hide-and-seek")
     circles = by_id["citizenlab-2020-running-in-circles"]
     assert set(circles["country_role"]) == {"customer"} and set(circles["strength"]) == {"customer_relation_only"}
     assert set(circles["vendor_entity_id"]) == {"circles-bulgaria"} and "VNM" in set(circles["country_code"])

@@ -130,7 +130,7 @@ def test_no_victim_entry_id_or_name_is_published(project, published, shared_data
     lines = pd.read_parquet(processed / "score_lines.parquet")
     victims = evidence["source"].eq("pegasus-victims")
     assert victims.sum() >= 129 and evidence["victim_id"].notna().eq(victims).all()  # in the project's tables ...
-    assert lines["evidence_ids"].str.contains(pseudonyms.VICTIM_EVIDENCE_ID).any()
+    assert lines["evidence_ids"].explode().str.contains(pseudonyms.VICTIM_EVIDENCE_ID).any()
     exported = pd.read_parquet(published / "parquet" / "evidence.parquet")
     assert "victim_id" not in exported and not exported["source"].eq("pegasus-victims").any()  # ... not here
     assert len(exported) == len(evidence) - victims.sum()

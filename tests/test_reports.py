@@ -317,7 +317,7 @@ def lines_frame() -> pd.DataFrame:
         # licence a: two lines sharing one published value, the second riskier
         ("a", 1, "2014-03-01", "issued", "SAU", 1000.0, 2, None),
         ("a", 2, "2014-03-01", "issued", "ARE", 1000.0, 2, None),
-        ("b", 1, "2015-06-01", "refused", "SAU", None, 1, "2;7"),
+        ("b", 1, "2015-06-01", "refused", "SAU", None, 1, ["2", "7"]),
         ("c", 1, "2015-07-01", "issued", "FRA", 50.0, 1, None),
     ]
     df = pd.DataFrame(

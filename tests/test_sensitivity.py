@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exportrisk import cli
+from exportrisk import cli, listcols
 from exportrisk.ingest.files import read_table
 from exportrisk.schema import SCORES, SENSITIVITY
 from exportrisk.scoring import score as scoring
@@ -65,7 +65,7 @@ def hand_lines() -> tuple[pd.DataFrame, pd.DataFrame]:
             "i_score": [100.0, 100.0],
             "x_score": [0.0, 0.0],
             "p_score": [0.0, 0.0],
-            "floors": pd.array([None, None], dtype="string"),
+            "floors": pd.Series([None, None], dtype=listcols.LIST_DTYPE),
         }
     )
     return lines, pd.DataFrame({"fariss": [20.0, 60.0], "pts": [20.0, 60.0], "fh": [20.0, 60.0]})

@@ -14,7 +14,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest import generation
 from exportrisk.schema import Table, conform
@@ -51,9 +53,18 @@ def file_sha256(path: Path) -> str:
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write a table reproducibly: no index, fixed compression, same bytes for the same data."""
+    """Write a table reproducibly: no index, fixed compression, same bytes for the same data.
+
+    List columns are Parquet list<string>; their pandas type is recorded as 'object' (what pandas reads such
+    a column as), since pandas cannot read back the name of its own Arrow list type (pandas 2.2 to 3.1)."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    for column in meta["columns"]:
+        if column["name"] in df and listcols.is_list(df[column["name"]]):
+            column["numpy_type"] = "object"
+    table = table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(meta).encode()})
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
@@ -84,12 +95,15 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     advises), so that opening a published CSV runs nothing: '=HYPERLINK(...)' is shown, not followed.
 
     Only text columns change: numbers, dates and booleans cannot hold a formula (a negative number stays one).
+    A list column becomes one cell of its values joined by '; '.
     """
     out = table.copy()
     for column in out.columns:
         if out[column].dtype.kind in "biufcmM":
             continue
-        text = out[column].astype("string")
+        text = listcols.readable(out[column])
+        if listcols.is_list(out[column]):
+            out[column] = text
         formula = text.str.contains(FORMULA_START, regex=True).fillna(False).astype(bool)
         if formula.any():
             out[column] = text.mask(formula, "'" + text)

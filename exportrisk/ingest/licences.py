@@ -13,7 +13,7 @@ from exportrisk.ingest import registry
 from exportrisk.ingest.parse import per_unique
 from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
 from exportrisk.reference import controlcodes, countries
-from exportrisk.schema import AGGREGATES, LICENCES, conform
+from exportrisk.schema import AGGREGATES, LICENCES, conform, conform_staged
 
 REQUIRED = {"licence_id": "licence id", "decision_date": "decision date", "destination_raw": "destination"}
 # What a licence decides once: rows of one licence id that disagree on these cannot both be right.
@@ -156,7 +156,7 @@ def finalise(
         lines["source_citation"] = filled(lines, "source_citation", about.citation)
         lines["source_terms"] = filled(lines, "source_terms", about.licence)
     rejected = staged[staged["reject_reason"].notna()]
-    return conform(lines, LICENCES), rejects_from(rejected, raw, table)
+    return conform_staged(lines, LICENCES), rejects_from(rejected, raw, table)
 
 
 def as_aggregates(lines: pd.DataFrame, granularity: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.ingest.parse import from_parts, parse_dates, per_unique
 from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
 from exportrisk.ingest.sources import (
@@ -40,7 +41,7 @@ from exportrisk.schema import (
     RELATION_KINDS,
     RELATIONS,
     VICTIM_ROLE_TYPES,
-    conform,
+    conform_staged,
 )
 
 # Country roles a source states; operator_unknown is derived (an operator cell that is empty or names
@@ -207,7 +208,7 @@ def finalise_evidence(
     lines["vendor_entity_id"] = match_entities(lines["vendor_name"], entities)
     lines["line_no"] = lines.groupby("evidence_id").cumcount() + 1
     rejected = staged[staged["reject_reason"].notna()]
-    return conform(lines, EVIDENCE), rejects_from(rejected, part.raw, "evidence")
+    return conform_staged(lines, EVIDENCE), rejects_from(rejected, part.raw, "evidence")
 
 
 def finalise_entities(part: Staged, names: countries.CountryMapping) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -237,7 +238,7 @@ def finalise_entities(part: Staged, names: countries.CountryMapping) -> tuple[pd
     partial_dates(staged, "published_date", columns)
     check_duplicates(staged, ["entity_id"], "repeats an earlier entity id")
     rejected = staged["reject_reason"].notna()
-    return conform(staged[~rejected], ENTITIES), rejects_from(staged[rejected], part.raw, "entities")
+    return conform_staged(staged[~rejected], ENTITIES), rejects_from(staged[rejected], part.raw, "entities")
 
 
 def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -275,7 +276,7 @@ def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFram
     key = ["subject_entity_id", "relation_kind", "object_entity_id"]
     check_duplicates(staged, key, "repeats an earlier relation between the same entities")
     rejected = staged["reject_reason"].notna()
-    return conform(staged[~rejected], RELATIONS), rejects_from(staged[rejected], part.raw, "relations")
+    return conform_staged(staged[~rejected], RELATIONS), rejects_from(staged[rejected], part.raw, "relations")
 
 
 def clean_evidence(raw_dir: Path, today: pd.Timestamp) -> StepResult:
@@ -340,7 +341,7 @@ def without_naming_urls(evidence: pd.DataFrame, victim_names: re.Pattern[str]) -
         + evidence["published_date"].dt.strftime("%Y-%m-%d")
         + " (address withheld: it holds part of a name)"
     )
-    return evidence.assign(source_urls=kept.where(~withheld, cited))
+    return evidence.assign(source_urls=kept.where(~withheld, listcols.of_one(cited)))
 
 
 def evidence_as_of(evidence: pd.DataFrame, date: pd.Timestamp | dt.date | str) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.ingest.fetch import file_sha256
 from exportrisk.ingest.files import write_csv, write_json, write_parquet
 from exportrisk.ingest.registry import sources
@@ -24,6 +25,7 @@ FRICTIONLESS_TYPES = {
     "Float64": "number",
     "boolean": "boolean",
     "date": "date",
+    "list": "list",  # Table Schema v2: the values in one cell, split on its delimiter
 }
 
 
@@ -41,11 +43,13 @@ def field_descriptor(field: Field) -> dict[str, object]:
     out["description"] = field.description
     if field.dtype == "boolean":
         out |= {"trueValues": ["true"], "falseValues": ["false"]}
+    if field.dtype == "list":
+        out |= {"delimiter": listcols.SEPARATOR, "itemType": "string"}
     return out | ({"constraints": constraints} if constraints else {})
 
 
 def as_text(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """Dates as ISO days and booleans as true/false, as the descriptor declares them."""
+    """Dates as ISO days, booleans as true/false and lists as their values joined, as the descriptor declares."""
     out = frame.copy()
     for field in table.fields:
         col = out[field.name]
@@ -53,6 +57,8 @@ def as_text(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
             out[field.name] = col.dt.strftime("%Y-%m-%d").astype("string")
         elif field.dtype == "boolean":
             out[field.name] = col.map({True: "true", False: "false"}, na_action="ignore").astype("string")
+        elif field.dtype == "list":
+            out[field.name] = listcols.join(col)
     return out
 
 

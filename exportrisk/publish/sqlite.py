@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.ingest.files import atomic_path, write_json
 from exportrisk.schema import Field, Table
 
@@ -19,6 +20,7 @@ DATABASE = "exportrisk.sqlite"
 METADATA = "metadata.json"
 SQL_TYPES = {"string": "TEXT", "category": "TEXT", "Int64": "INTEGER", "Float64": "REAL", "boolean": "INTEGER"}
 SQL_TYPES["date"] = "TEXT"  # ISO days sort and compare as text; Datasette shows them as they are
+SQL_TYPES["list"] = "TEXT"  # the values joined by '; ', as in the CSV
 
 
 def quoted(name: str) -> str:
@@ -39,12 +41,14 @@ def create_sql(table: Table) -> str:
 
 
 def rows(frame: pd.DataFrame, table: Table) -> list[tuple[object, ...]]:
-    """Python values sqlite3 stores: None for missing, ISO text for dates, 0/1 for booleans."""
+    """Python values sqlite3 stores: None for missing, ISO text for dates, 0/1 for booleans, lists joined."""
     columns = []
     for field in table.fields:
         col = frame[field.name]
         if field.dtype == "date":
             col = col.dt.strftime("%Y-%m-%d")
+        elif field.dtype == "list":
+            col = listcols.join(col)
         values = col.astype(object).where(col.notna(), None)
         columns.append([bool(v) if field.dtype == "boolean" and v is not None else v for v in values])
     return list(zip(*columns, strict=True))

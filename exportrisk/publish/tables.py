@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_table
 from exportrisk.ingest.sources import pegasus_victims
@@ -60,7 +61,7 @@ def check_publishable(name: str, frame: pd.DataFrame, names: re.Pattern[str]) ->
     for column in frame.columns:
         if frame[column].dtype.kind in "biufcmM":
             continue
-        text = frame[column].astype("string").dropna().unique()
+        text = listcols.readable(frame[column]).dropna().unique()
         if any(pseudonyms.VICTIM_ID.search(v) for v in text):
             raise InputError(f"{name} (export)", "would show a victim's id: a bug, nothing was written", column=column)
 

@@ -71,14 +71,11 @@ def legal_form(name: str) -> str | None:
 
 
 def entity_names(entities: pd.DataFrame) -> pd.DataFrame:
-    """Every name and alias ('; '-separated) of each entity as (entity_id, name, key, form), for matching."""
+    """Every name and alias (a list column) of each entity as (entity_id, name, key, form), for matching."""
     names = pd.concat(
         [
             entities[["entity_id", "name"]],
-            entities[["entity_id", "aliases"]]
-            .assign(name=entities["aliases"].astype("string").str.split(";"))
-            .explode("name")
-            .drop(columns="aliases"),
+            entities[["entity_id", "aliases"]].explode("aliases").rename(columns={"aliases": "name"}),
         ],
         ignore_index=True,
     )

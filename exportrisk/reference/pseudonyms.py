@@ -27,8 +27,11 @@ import re
 from urllib.parse import unquote
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pycountry
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.parse import per_unique
 from exportrisk.reference.countries import normalise
@@ -101,20 +104,20 @@ def name_pattern(names: pd.Series) -> re.Pattern[str]:
 
 
 def contains_name(values: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
-    """Whether each value names a victim, read URL-decoded, case- and accent-folded (once per distinct value)."""
-    text = values.astype("string")
+    """Whether each value (each list, for a list column) names a victim, read URL-decoded, case- and
+    accent-folded (once per distinct value)."""
+    text = listcols.readable(values)
     naming = [v for v in text.dropna().unique() if pattern.search(fold(unquote(v)))]
     return pd.Series(text.isin(naming).to_numpy(dtype=bool), index=values.index)
 
 
-def drop_naming(lists: pd.Series, pattern: re.Pattern[str], sep: str = ";") -> pd.Series:
-    """Drop the items of ``sep``-separated lists that name a victim, such as URLs whose address does.
-
-    Items come back joined by ``sep`` and a space; a list left empty becomes missing.
-    """
-    items = lists.astype("string").str.split(sep).explode().str.strip()
-    kept = items[items.fillna("").ne("") & ~contains_name(items, pattern)]
-    return kept.groupby(level=0).agg(f"{sep} ".join).reindex(lists.index).astype("string")
+def drop_naming(values: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    """The list column ``values`` less the items that name a victim, such as URLs whose address does; a list
+    left empty becomes missing."""
+    found = listcols.arrow(values)
+    items = pd.Series(pd.array(pc.list_flatten(found), dtype="string"))
+    naming = pa.array(contains_name(items, pattern).to_numpy())
+    return listcols.from_arrow(listcols.keep_values(found, pc.invert(naming)), values.index)
 
 
 def check_no_names(frame: pd.DataFrame, pattern: re.Pattern[str], origin: str) -> None:
@@ -131,19 +134,15 @@ def check_no_names(frame: pd.DataFrame, pattern: re.Pattern[str], origin: str) -
             )
 
 
-def public_evidence_ids(lists: pd.Series, sep: str = ";") -> pd.Series:
+def public_evidence_ids(ids: pd.Series) -> pd.Series:
     """Evidence id lists as a published page shows them: other ids listed, victim entries only counted.
 
     A victim's id can be recomputed from the public source list with the public salt, so pages never show
-    one: 'curated:a; pegasus-victims:v-...; pegasus-victims:v-...' becomes 'curated:a; 2 victim entries'.
+    one: [curated:a, pegasus-victims:v-..., pegasus-victims:v-...] becomes [curated:a, 2 victim entries].
     """
-
-    def one(text: str) -> str:
-        ids = [i.strip() for i in text.split(sep) if i.strip()]
-        shown = [i for i in ids if not VICTIM_EVIDENCE_ID.fullmatch(i)]
-        hidden = len(ids) - len(shown)
-        if hidden:
-            shown.append(f"{hidden} victim {'entry' if hidden == 1 else 'entries'}")
-        return f"{sep} ".join(shown)
-
-    return per_unique(lists, one)
+    found = listcols.arrow(ids)
+    victim = pc.match_substring_regex(pc.list_flatten(found), f"^(?:{VICTIM_EVIDENCE_ID.pattern})$")
+    hidden = pd.Series(listcols.per_row(found, victim), index=ids.index)
+    count = per_unique(hidden.where(hidden > 0), lambda n: f"{n:.0f} victim {'entry' if n == 1 else 'entries'}")
+    shown = listcols.from_arrow(listcols.keep_values(found, pc.invert(victim)), ids.index)
+    return listcols.concat(shown, listcols.of_one(count))

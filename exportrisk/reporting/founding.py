@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.config import CURATED_DIR
 from exportrisk.reference import countries
 
@@ -63,6 +64,7 @@ def curated_licences(scored: pd.DataFrame, notes: pd.DataFrame, state: str) -> p
     line: when, to where, what, value, confidence, source, caveats, score and its worked explanation."""
     mine = scored[scored["source"].eq("curated") & scored["licensing_country_code"].eq(state)]
     mine = mine.merge(notes, on="licence_id", how="left").sort_values(["decision_date", "licence_id", "line_no"])
+    mine = mine.assign(floors=listcols.join(mine["floors"]))
     return pd.DataFrame(
         {
             "licence": mine["licence_id"],

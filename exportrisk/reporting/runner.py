@@ -47,7 +47,7 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager, papermil
 from papermill.exceptions import PapermillExecutionError
 from tqdm import tqdm
 
-from exportrisk import config
+from exportrisk import config, listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.fetch import MANIFEST, sha256
 from exportrisk.ingest.files import atomic_path, write_json
@@ -192,7 +192,8 @@ def prepare(spec: reports.ReportSpec, data: str = "", output: str = "") -> tuple
 
 def frame_digest(frame: pd.DataFrame) -> bytes:
     """sha256 of a table's columns and values, in row order (pandas' stable row hash: the same in any process)."""
-    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    keys = frame.assign(**{c: listcols.hashable(frame[c]) for c in frame.columns if listcols.is_list(frame[c])})
+    rows = pd.util.hash_pandas_object(keys, index=False).to_numpy().tobytes()
     return hashlib.sha256("\0".join(map(str, frame.columns)).encode() + b"\0" + rows).digest()
 
 

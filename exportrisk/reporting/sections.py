@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 import yaml
 
-from exportrisk import __version__, config
+from exportrisk import __version__, config, listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.registry import sources
 from exportrisk.reference import countries, pseudonyms
@@ -380,7 +380,9 @@ def listed_licences(top: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
         decided=table["decision_date"].dt.strftime("%Y-%m-%d"),
         kind=table["licence_kind"].astype("string"),
         band=_band_text(table["band"]),
-        evidence_shown=pseudonyms.public_evidence_ids(table["evidence_ids"]),
+        floors=listcols.join(table["floors"]),
+        flags=listcols.join(table["flags"]),
+        evidence_shown=listcols.join(pseudonyms.public_evidence_ids(table["evidence_ids"])),
     )
     columns = {
         "rank": "rank",
@@ -448,10 +450,9 @@ def shown_list(table: pd.DataFrame, key: str, n: int = TOP_N, keep: int = EVIDEN
     return table.head(n).assign(evidence=table["evidence"].head(n).map(short))
 
 
-def evidence_ids(text: pd.Series) -> list[str]:
-    """The distinct evidence ids of ';'-separated lists, in order of appearance."""
-    ids = text.dropna().str.split(";").explode().str.strip()
-    return list(dict.fromkeys(ids[ids.ne("")]))
+def evidence_ids(ids: pd.Series) -> list[str]:
+    """The distinct evidence ids of a list column, in order of appearance."""
+    return list(dict.fromkeys(ids.explode().dropna()))
 
 
 def evidence_listing(evidence: pd.DataFrame) -> pd.DataFrame:
@@ -476,7 +477,7 @@ def evidence_listing(evidence: pd.DataFrame) -> pd.DataFrame:
             "person targeted": first["victim_role_type"].astype("string").str.replace("_", " "),
             "publisher": first["publisher"],
             "title": first["title"],
-            "link": first["source_urls"].str.split(";").str[0].str.strip(),
+            "link": first["source_urls"].list[0],
         }
     ).reset_index(drop=True)
 
@@ -568,7 +569,7 @@ def surveillance_to_high(scored: pd.DataFrame) -> pd.DataFrame:
             "value": rows["value_share"],
             "score": rows["score"],
             "band": rows["band"].astype("string"),
-            "floors": rows["floors"],
+            "floors": listcols.join(rows["floors"]),
         }
     ).reset_index(drop=True)
 
@@ -576,7 +577,7 @@ def surveillance_to_high(scored: pd.DataFrame) -> pd.DataFrame:
 def refusals(units: pd.DataFrame) -> pd.DataFrame:
     """Refused licences per criterion cited (a refusal citing several counts under each)."""
     refused = units[units["outcome"].astype("string").eq("refused")]
-    cited = refused["refusal_criteria"].fillna("not published").str.split(";").explode().str.strip()
+    cited = refused["refusal_criteria"].explode().fillna("not published")
     counts = cited.value_counts().rename_axis("criterion").reset_index(name="refusals")
     counts["meaning"] = counts["criterion"].map(CRITERIA).fillna("")
     counts["order"] = pd.to_numeric(counts["criterion"], errors="coerce")

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.ingest.files import atomic_path
-from exportrisk.ingest.parse import per_unique
 from exportrisk.knowledge.indicators import indicators_as_of_many, spec_for
 from exportrisk.schema import BANDS, CHECKS, conform, validate
 from exportrisk.scoring import score as scoring
@@ -60,8 +60,7 @@ def uk_criterion2(scores: pd.DataFrame, licences: pd.DataFrame) -> pd.DataFrame:
         columns={"line_no": "top_line_no"}
     )
     uk = scores[scores["licensing_country_code"].eq(UK)].merge(top, on=["licence_id", "top_line_no"])
-    criteria = per_unique(uk["refusal_criteria"].fillna(""), lambda c: REPRESSION_CRITERION in c.split(";"))
-    refused = uk["outcome"].eq("refused").to_numpy() & criteria.to_numpy(dtype=bool)
+    refused = uk["outcome"].eq("refused").to_numpy() & listcols.contains(uk["refusal_criteria"], REPRESSION_CRITERION)
     uk = uk.assign(refused=refused, year=uk["decision_date"].dt.year)
     return uk[refused | uk["outcome"].eq("issued").to_numpy()].reset_index(drop=True)
 

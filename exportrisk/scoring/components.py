@@ -8,13 +8,14 @@ import re
 import numpy as np
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.ingest.parse import per_unique
 from exportrisk.knowledge.evidence import country_evidence_as_of
 from exportrisk.knowledge.indicators import indicators_as_of_many
 from exportrisk.reference.controlcodes import Rule, classify_code
 from exportrisk.scoring import network, precedent
 from exportrisk.scoring.config import FLOOR_NAMES, ScoringConfig
-from exportrisk.scoring.frames import distinct_rows, gather_frame, join_per_group
+from exportrisk.scoring.frames import distinct_rows, gather_frame
 
 DAYS_PER_YEAR = 365.25
 NETWORK_COLUMNS = ["licence_id", "line_no", "evidence_ids", "path"]
@@ -126,7 +127,7 @@ def _destination_record(indicators: pd.DataFrame, pairs: pd.DataFrame, cfg: Scor
             "floor_measure": risk[cfg.floors.political_terror.measure].to_numpy(dtype=float),
             "n_measures": present.sum(axis=1).astype(float),
             "is_stale": pd.array(stale.reindex(range(len(pairs)), fill_value=False), dtype="boolean"),
-            "d_inputs": join_per_group(used["pair"].to_numpy(), used["text"], len(pairs), "; "),
+            "d_inputs": listcols.per_group(used["pair"].to_numpy(), used["text"], len(pairs)),
         }
     )
 
@@ -161,7 +162,7 @@ def abuse_record(
         {
             "e_score": 100 * (1 - np.exp(-total.to_numpy() / a.saturation)),
             "floor_weight": floor_weight.reindex(range(len(pairs)), fill_value=0.0).to_numpy(),
-            "evidence_ids": join_per_group(found["query"].to_numpy(), found["evidence_id"], len(pairs), ";"),
+            "evidence_ids": listcols.per_group(found["query"].to_numpy(), found["evidence_id"], len(pairs)),
         }
     )
 
@@ -253,9 +254,10 @@ def network_links(
 
     Exporters are matched to the curated entities (exportrisk.scoring.network.match_parties) and followed through the
     relations in force on the decision day (exportrisk.scoring.network.exporter_links). Columns: licence_id, line_no,
-    evidence_ids (';'-separated), path (the chain of entities, readable).
+    evidence_ids (a list column), path (the chain of entities, readable).
     """
-    empty = pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line_no" else "string") for c in NETWORK_COLUMNS})
+    types = {"line_no": "Int64", "evidence_ids": listcols.LIST_DTYPE}
+    empty = pd.DataFrame({c: pd.Series(dtype=types.get(c, "string")) for c in NETWORK_COLUMNS})
     parties = network.match_parties(licences, entities)
     parties = parties[(parties["party_role"] == "exporter") & parties["entity_id"].notna()]
     if parties.empty:
@@ -263,25 +265,26 @@ def network_links(
     key = ["licence_id", "line_no"]
     parties = parties[[*key, "entity_id"]].merge(licences[[*key, "decision_date"]], on=key)
     found = network.exporter_links(parties, network.misuse_links(entities, relations, evidence))
-    found = found.astype({"evidence_ids": "string", "path": "string"})
-    found["evidence_ids"] = found["evidence_ids"].str.replace("; ", ";", regex=False)
+    found = found.astype({"path": "string"}).assign(evidence_ids=listcols.split(found["evidence_ids"].astype("string")))
     return pd.concat([empty, found[NETWORK_COLUMNS]], ignore_index=True)
 
 
 def linked_lines(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """Each line's network evidence_ids and path, null where the network links nothing."""
-    out = pd.DataFrame({"evidence_ids": pd.NA, "path": pd.NA}, index=lines.index, dtype="string")
-    links = links[links["evidence_ids"].fillna("").ne("")]
+    out = pd.DataFrame({"path": pd.NA}, index=lines.index, dtype="string")
+    links = links[links["evidence_ids"].notna()]
     if links.empty:
-        return out
+        return out.assign(evidence_ids=listcols.as_lists(pd.Series(pd.NA, index=lines.index)))
     key = ["licence_id", "line_no"]
-    ids = links.assign(evidence_ids=links["evidence_ids"].str.split(";")).explode("evidence_ids")
-    merged = ids.groupby(key)["evidence_ids"].agg(lambda s: ";".join(sorted(set(s))))
     paths = links.groupby(key)["path"].agg(lambda s: " | ".join(s.dropna()))
-    near = lines.index[lines["licence_id"].isin(links["licence_id"])]
-    hit = lines.loc[near, key].reset_index().merge(pd.concat([merged, paths], axis=1).reset_index(), on=key)
-    out.loc[hit["index"], ["evidence_ids", "path"]] = hit[["evidence_ids", "path"]].to_numpy()
-    return out
+    near = lines.loc[lines["licence_id"].isin(links["licence_id"]), key].reset_index()
+    hit = near.merge(paths.reset_index(), on=key)
+    out.loc[hit["index"], "path"] = hit["path"].to_numpy()
+    ids = near.merge(links[[*key, "evidence_ids"]].explode("evidence_ids"), on=key)
+    ids = ids.drop_duplicates(["index", "evidence_ids"]).sort_values(["index", "evidence_ids"])
+    positions = lines.index.get_indexer(ids["index"])
+    evidence_ids = listcols.per_group(positions, ids["evidence_ids"], len(lines)).set_axis(lines.index)
+    return out.assign(evidence_ids=evidence_ids)
 
 
 def transaction_flags(rows: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:

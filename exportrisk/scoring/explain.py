@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from exportrisk import listcols
+
 FLOOR_TEXT = {
     "critical": "Critical floor",
     "prior_use": "prior-use floor",
@@ -25,19 +27,15 @@ X_TEXT = {
 TOP = 3
 
 
-def _count(ids: pd.Series) -> np.ndarray:
-    return ids.fillna("").str.count(";").to_numpy(dtype=int) + ids.fillna("").ne("").to_numpy(dtype=int)
-
-
 def why(parts: pd.DataFrame) -> pd.Series:
     """The sentence for each row of ``parts``.
 
-    Columns: band, floors (';'-joined names), d, e, u (null when absent), weight_d, weight_e, weight_u (their
-    shares of the context, 0 when absent), goods_factor, goods_rule, i, x, x_flags (';'-joined), p,
+    Columns: band, floors (list of names), d, e, u (null when absent), weight_d, weight_e, weight_u (their
+    shares of the context, 0 when absent), goods_factor, goods_rule, i, x, x_flags (list), p,
     evidence_ids, precedent_ids.
     """
     g = parts["goods_factor"].to_numpy(dtype=float)
-    n_evidence, n_refusals = _count(parts["evidence_ids"]), _count(parts["precedent_ids"])
+    n_evidence, n_refusals = listcols.counts(parts["evidence_ids"]), listcols.counts(parts["precedent_ids"])
     d, e, u = (parts[c].astype(float).fillna(0).to_numpy() for c in ("d", "e", "u"))
     candidates = [
         (parts["weight_d"].to_numpy() * d * g, [f"destination record D {v:.0f}" for v in d]),
@@ -59,8 +57,8 @@ def why(parts: pd.DataFrame) -> pd.Series:
         (
             parts["x"].to_numpy(dtype=float),
             [
-                ", ".join(X_TEXT[f] for f in flags.split(";") if f in X_TEXT) + f" (+{v:.0f})"
-                for flags, v in zip(parts["x_flags"].fillna(""), parts["x"], strict=True)
+                ", ".join(X_TEXT[f] for f in flags or () if f in X_TEXT) + f" (+{v:.0f})"
+                for flags, v in zip(listcols.arrow(parts["x_flags"]).to_pylist(), parts["x"], strict=True)
             ],
         ),
     ]
@@ -70,8 +68,9 @@ def why(parts: pd.DataFrame) -> pd.Series:
         f"{rule} (tier {tier:.0f})" for rule, tier in zip(parts["goods_rule"].fillna("goods"), parts["i"], strict=True)
     ]
     out = []
-    for row, (band, floors) in enumerate(zip(parts["band"].astype(str), parts["floors"].fillna(""), strict=True)):
-        named = [FLOOR_TEXT[f] for f in floors.split(";") if f in FLOOR_TEXT][:1]
+    floors = listcols.arrow(parts["floors"]).to_pylist()
+    for row, (band, fired) in enumerate(zip(parts["band"].astype(str), floors, strict=True)):
+        named = [FLOOR_TEXT[f] for f in fired or () if f in FLOOR_TEXT][:1]
         top = [candidates[k][1][row] for k in order[row, :TOP] if points[row, k] >= 0.05]
         out.append(f"{band}: " + "; ".join([*named, *top, goods[row]]))
     return pd.Series(pd.array(out, dtype="string"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from exportrisk import listcols
 
 
 def gather_column(values: pd.Series, positions: np.ndarray) -> pd.Series:
@@ -17,27 +18,16 @@ def gather_column(values: pd.Series, positions: np.ndarray) -> pd.Series:
     return pd.Series(values.array.take(positions, allow_fill=True))
 
 
-def join_per_group(group: np.ndarray, text: pd.Series, size: int, sep: str) -> pd.Series:
-    """The texts of each group 0..size-1 joined by ``sep`` in their order (null for an empty group), in Arrow."""
-    order = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=size)
-    values = pa.array(text.astype("string").take(order).reset_index(drop=True), type=pa.large_string())
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    lists = pa.LargeListArray.from_arrays(pa.array(np.r_[0, np.cumsum(counts)], pa.int64()), values)
-    joined = pc.binary_join(lists, pa.scalar(sep, values.type))
-    joined = pc.if_else(pa.array(counts == 0), pa.scalar(None, values.type), joined)
-    return pd.Series(pd.array(joined, dtype="string"))
-
-
-def flag_text(flags: dict[str, np.ndarray]) -> pd.Series:
-    """';'-joined names of the flags set in each row (null if none), built once per distinct combination."""
+def flag_lists(flags: dict[str, np.ndarray]) -> pd.Series:
+    """The names of the flags set in each row as a list column (null if none), built once per distinct
+    combination and gathered in Arrow."""
     names = list(flags)
     bits = np.zeros(len(next(iter(flags.values()))), dtype=np.int64)
     for i, name in enumerate(names):
         bits |= np.asarray(flags[name], dtype=bool).astype(np.int64) << i
     positions, uniques = pd.factorize(bits)
-    texts = [";".join(n for i, n in enumerate(names) if u >> i & 1) or None for u in uniques]
-    return pd.Series(pd.array(texts, dtype="string").take(positions))
+    named = pa.array([[n for i, n in enumerate(names) if u >> i & 1] for u in uniques], listcols.LIST_TYPE)
+    return listcols.from_arrow(named.take(pa.array(positions)))
 
 
 def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -47,7 +37,7 @@ def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """
     key = np.zeros(len(frame), dtype=np.int64)
     for column in frame.columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        codes, uniques = pd.factorize(listcols.hashable(frame[column]), use_na_sentinel=True)
         key, _ = pd.factorize(key * (len(uniques) + 1) + codes + 1)
     return key, frame.iloc[first_rows(key)].reset_index(drop=True)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exportrisk.scoring.frames import distinct_rows, gather_column, join_per_group
+from exportrisk import listcols
+from exportrisk.scoring.frames import distinct_rows, gather_column
 
 PRECEDENT_COLUMNS = ["licence_id", "licensing_country_code", "destination_country_code", "family", "public_date"]
 KEY = ["licensing_country_code", "destination_country_code"]
@@ -40,10 +41,9 @@ def public_date(decided: pd.Series, lag_months: int) -> pd.Series:
 
 def precedents(licences: pd.DataFrame, criteria: tuple[str, ...], lag_months: int) -> pd.DataFrame:
     """The refusals that can be precedents: one row per refused licence, destination and goods family, for
-    refusals citing one of ``criteria`` (refusal_criteria is ';'-separated), with the day each became public."""
+    refusals citing one of ``criteria`` (refusal_criteria lists them), with the day each became public."""
     refused = licences[licences["outcome"].eq("refused") & licences["destination_country_code"].notna()]
-    cited = refused["refusal_criteria"].fillna("").astype("string").str.split(";")
-    refused = refused[cited.map(lambda c: bool(set(c) & set(criteria))).to_numpy(dtype=bool)]
+    refused = refused[listcols.contains(refused["refusal_criteria"], criteria)]
     out = pd.DataFrame(
         {
             "licence_id": refused["licence_id"].astype("string"),
@@ -102,6 +102,6 @@ def precedent_record(
     return pd.DataFrame(
         {
             "precedent_weight": total.to_numpy(),
-            "precedent_ids": join_per_group(row, pd.Series(ids.take(licence)), n, ";"),
+            "precedent_ids": listcols.per_group(row, pd.Series(ids.take(licence)), n),
         }
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import read_table, write_parquet
 from exportrisk.schema import (
@@ -55,7 +56,7 @@ from exportrisk.scoring.frames import (
     distinct_pairs,
     distinct_rows,
     first_rows,
-    flag_text,
+    flag_lists,
     gather_column,
     gather_frame,
 )
@@ -138,7 +139,7 @@ def score_combinations(
         "goods_from_description": st["goods_from_description"].to_numpy(),
     }
     dated = st.assign(country_code=gather_column(pairs["country_code"], at), date=gather_column(pairs["date"], at))
-    floors = flag_text({name: central[name].to_numpy() for name in FLOOR_NAMES})
+    floors = flag_lists({name: central[name].to_numpy() for name in FLOOR_NAMES})
     w = cfg.weights
     shares = {
         "weight_d": parts["d"].notna().to_numpy() * w.destination,
@@ -157,7 +158,7 @@ def score_combinations(
             },
             "goods_factor": central["goods_factor"],
             "goods_rule": st["goods_rule"],
-            "x_flags": flag_text({name: st[name].to_numpy() for name in X_FLAGS}),
+            "x_flags": flag_lists({name: st[name].to_numpy() for name in X_FLAGS}),
             "evidence_ids": abuse["evidence_ids"],
             "precedent_ids": combos["precedent_ids"],
         }
@@ -178,7 +179,7 @@ def score_combinations(
             "score_worst": worst,
             "floors": floors,
             "why": explain.why(reasons),
-            "flags": flag_text(flags),
+            "flags": flag_lists(flags),
             "evidence_ids": abuse["evidence_ids"],
             "hindsight_score": hindsight,
             "hindsight_band": bands_of(hindsight, cfg),
@@ -230,7 +231,7 @@ def score_lines(
         as_of_date=as_of,
         destination_country_code=lines["destination_country_code"],
         control_code=lines["control_code"],
-        evidence_ids=(found + ";" + network_ids).fillna(found).fillna(network_ids),
+        evidence_ids=listcols.concat(found, network_ids),
         reassessment_date=reached.where(lines["outcome"].eq("issued") & (reached <= in_force)),
         method_version=cfg.method_version,
         network_path=network["path"],

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import atomic_path, write_parquet
-from exportrisk.ingest.parse import per_unique
 from exportrisk.schema import BANDS, SENSITIVITY, SENSITIVITY_SUMMARY, conform, validate
 from exportrisk.scoring import score as scoring
 
@@ -114,8 +114,7 @@ def combination_inputs(lines: pd.DataFrame, risks: pd.DataFrame) -> tuple[np.nda
     From score_lines: D, E, U, I, X and the floors that fired (they depend on evidence, PTS and goods, not on
     weights); ``risks`` adds each D measure's risk, so that D can be remixed with other measure weights.
     """
-    floors = lines["floors"].fillna("")
-    fired = {name: per_unique(floors, lambda f, n=name: n in f.split(";")).to_numpy(dtype=bool) for name in FLOORS}
+    fired = {name: listcols.contains(lines["floors"], name) for name in FLOORS}
     frame = pd.concat(
         [
             risks.reset_index(drop=True).add_prefix("risk_"),

@@ -63,7 +63,7 @@ def public_evidence(evidence: pd.DataFrame, day: pd.Timestamp) -> tuple[pd.DataF
             entries=("evidence_id", "nunique"),
             first=("published_date", "min"),
             last=("published_date", "max"),
-            urls=("source_urls", lambda u: sorted({x for s in u.dropna() for x in s.split("; ")})),
+            urls=("source_urls", lambda u: sorted(set(u.explode().dropna()))),
         )
         .reset_index()
     )

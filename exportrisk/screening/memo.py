@@ -13,9 +13,11 @@ from pathlib import Path
 
 import jinja2
 import matplotlib
+import numpy as np
 import pandas as pd
 from fpdf import FPDF
 
+from exportrisk import listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.files import atomic_path
 from exportrisk.reference import pseudonyms
@@ -25,7 +27,9 @@ FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
 def _or(value: object, default: str = "") -> str:
-    """A cell as text, ``default`` where it is missing (NA has no truth value)."""
+    """A cell as text (a list's values joined), ``default`` where it is missing (NA has no truth value)."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return listcols.SEPARATOR.join(map(str, value)) or default
     return default if value is None or pd.isna(value) or value == "" else str(value)
 
 
@@ -68,7 +72,7 @@ def sections(memo: Memo) -> list[tuple[str, list[str] | list[dict[str, object]]]
             "date": _date(r["published_date"]),
             "what": f"{_or(r['title'], r['kind'])} ({_or(r['publisher'], '')}; {r['kind']}, {r['country_role']}, "
             f"{r['strength']}; vendor {_or(r['vendor_name'], 'not named')}; confidence {_or(r['confidence'], 'n/a')})",
-            "urls": str(r["source_urls"]).split("; "),
+            "urls": list(r["source_urls"]),
         }
         for r in memo.evidence.to_dict("records")
     ]
@@ -127,7 +131,7 @@ def network_sections(memo: Memo) -> list[tuple[str, list]]:
         {
             "date": _reported(r),
             "what": f"{r['subject']} -[{r['label']}]-> {r['object']} (confidence {r['confidence']}): {_or(r['note'])}",
-            "urls": str(r["source_urls"]).split("; "),
+            "urls": list(r["source_urls"]),
         }
         for r in net["relations"].to_dict("records")
     ]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.ingest.files import write_csv as write_published
 from exportrisk.knowledge.evidence import country_evidence_as_of
 from exportrisk.schema import BANDS
@@ -173,7 +174,10 @@ def summary(memo: Memo) -> str:
             for r in memo.network["misuse"].itertuples()
         ]
     out.append(f"evidence about {app['destination_label']} public before {pd.Timestamp(app['date']).date()}:")
-    out += [f"  {r.published_date.date()} {r.title or r.kind}: {r.source_urls}" for r in memo.evidence.itertuples()]
+    out += [
+        f"  {r.published_date.date()} {r.title or r.kind}: {listcols.SEPARATOR.join(r.source_urls)}"
+        for r in memo.evidence.itertuples()
+    ]
     out += [
         f"  {r.first.date()} to {r.last.date()}: {r.entries} {r.kind} entries of the Pegasus victim database"
         for r in memo.victim_entries.itertuples()
@@ -210,7 +214,8 @@ def table(screening: Screening, files: dict[str, dict[str, str]]) -> pd.DataFram
             "end_user_type": apps["end_user_type"],
             "destination_country_code": apps["destination_country_code"],
             "goods": apps["goods"],
-            **{c: tops[c] for c in ("score", "band", "score_best", "score_worst", *COMPONENTS, "floors", "flags")},
+            **{c: tops[c] for c in ("score", "band", "score_best", "score_worst", *COMPONENTS)},
+            **{c: listcols.join(tops[c]) for c in ("floors", "flags")},
             "reason": [screening.reason(i) for i in range(len(apps))],
             "destination_evidence": known.reindex(apps.index, fill_value=0).to_numpy(),
             "network_misuse": reached.reindex(apps.index, fill_value=0).to_numpy(),

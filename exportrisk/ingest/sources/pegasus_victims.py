@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from exportrisk import listcols
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
 from exportrisk.ingest.parse import per_unique
@@ -80,7 +81,7 @@ def stage(folder: Path, key: bytes) -> tuple[Staged, re.Pattern[str]]:
     repeat = victim.groupby(victim, dropna=False).cumcount()  # a victim with several entries: -2, -3, ...
     suffix = ("-" + (repeat + 1).astype("string")).where(repeat.gt(0), "")
     roles = per_unique(text["role"], lambda r: load_roles().get(normalise(r)))
-    urls = pseudonyms.drop_naming(text["sources"], pattern)
+    urls = pseudonyms.drop_naming(listcols.split(text["sources"]), pattern)
     lineage = source_file(folder, FILE)
     rows = pd.DataFrame(
         {
@@ -122,6 +123,6 @@ def stage(folder: Path, key: bytes) -> tuple[Staged, re.Pattern[str]]:
         lambda idx: "attack result " + quote(text.loc[idx, "attack_result"]) + " is not Attempted/Successful",
     )
     mark(rows, text["sources"].notna() & urls.isna(), "missing_value", "sources", "every source URL names a victim")
-    redacted = raw.drop(columns=PERSONAL).assign(sources=urls)
+    redacted = raw.drop(columns=PERSONAL).assign(sources=listcols.join(urls))
     redacted.insert(1, "victim_id", victim)
     return Staged(lineage, rows, redacted, COLUMNS, malformed.assign(text=WITHHELD)), pattern
