@@ -159,6 +159,17 @@ def test_build_runs_a_step_again_only_when_its_inputs_code_or_parameters_change(
     assert run_steps(failing, state)[0].status == "incomplete"  # an incomplete step is tried again
 
 
+def test_read_hashes_are_empty_before_a_build_and_with_an_unreadable_state(tmp_path):
+    project = Project(tmp_path)
+    assert project.read_hashes() == {}
+    project.processed.mkdir(parents=True)
+    (project.processed / pipeline.STATE).write_text('{"clean": {"read": ')
+    assert project.read_hashes() == {}
+    recorded = {"read": {"data/raw/a.csv": "1" * 64, "code.py": "2" * 64}, "wrote": {"data/x": "missing"}}
+    (project.processed / pipeline.STATE).write_text(json.dumps({"clean": recorded}))
+    assert project.read_hashes() == {"data/raw/a.csv": "1" * 64}  # project files only, as found
+
+
 def test_a_steps_code_is_the_modules_it_imports():
     package = Path(build.__file__).parent
 
