@@ -16,6 +16,7 @@ from exportrisk.config import CURATED_DIR, PACKAGE_DIR
 from exportrisk.errors import InputError
 from exportrisk.ingest import mapping
 from exportrisk.ingest.clean import LICENCE_SOURCES, CleanResult, clean
+from exportrisk.ingest.sheets import read_records
 from exportrisk.ingest.sources import spreadsheet
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "spreadsheet"
@@ -709,3 +710,15 @@ def test_a_formula_without_a_saved_value_is_a_reject_not_a_vanished_row(raw: Pat
         [4, "malformed_row", "cell A4" + fix],
     ]
     assert result.reconciliation.set_index("source_file").loc["s/l.xlsx", "raw_rows"] == 3
+
+
+def test_records_counted_apart_from_the_reader_agree_with_it_on_every_real_csv(shared_datasets: Path) -> None:
+    """The independent count (exportrisk.ingest.records) raises no false alarm on real files: every CSV of the
+    shared datasets, some with quoted line breaks, counts as many records as the reader reads."""
+    counted = {}
+    for path in sorted(shared_datasets.glob("*/*.csv")):
+        encoding = "latin-1" if path.name.startswith("PTS") else "utf-8"  # as metadata/indicators/pts.yaml says
+        read = read_records(path, encoding=encoding)
+        counted[path.name] = (read.counted.records, len(read.rows) + len(read.malformed), read.counted.why)
+    assert len(counted) >= 15 and counted["values.csv"][0] == 96311
+    assert {name: c for name, c in counted.items() if c[0] != c[1]} == {}
