@@ -1,4 +1,4 @@
-"""A raw file's records counted a second way, and what a workbook may cost, both known before the reader runs.
+"""A raw file's records counted a second way, apart from its reader, and what a workbook may cost before it is read.
 
 Reconciliation checks raw records = rows kept + rows rejected. Counted from the reader's own rows, that check holds
 even when the reader folds or loses a record: a stray quote joins two licences into another row's goods cell, a row
