@@ -207,6 +207,12 @@ LICENCES = Table(
         ),
         Field("value", "Float64", "Licensed value in currency_code, where published.", min_value=0),
         Field(
+            "is_value_lower_bound",
+            "boolean",
+            "True where the published value is a lower bound ('over EUR 200,000'): the licence is worth more than "
+            "value, and a total that includes it is a lower bound too. Null where the source says nothing of it.",
+        ),
+        Field(
             "value_shared_by",
             "Int64",
             "How many lines repeat this raw row's value (a licence value published once for several destinations "

@@ -104,7 +104,10 @@ def test_figures_in_the_html_equal_the_librarys_numbers(project):
         shown = key_figures(project / "reports" / spec.key / "report.html")
         assert list(shown) == list(expected)
         for label, value in expected.items():
-            assert number(shown[label]) == pytest.approx(value, abs=0.05), (spec.key, label)
+            if isinstance(value, str):  # a total that includes a lower bound: 'over 200,000'
+                assert shown[label] == value, (spec.key, label)
+            else:
+                assert number(shown[label]) == pytest.approx(value, abs=0.05), (spec.key, label)
         column = reports.ROLE_COLUMN[spec.role]
         kinds = licences[licences[column] == spec.country_code].groupby("licence_kind", observed=True)["licence_id"]
         counted = {f"{kind} licences": n for kind, n in kinds.nunique().items()}
@@ -485,3 +488,20 @@ def test_destination_charts_draw_fariss_by_its_name_and_no_standard_deviation(ev
     drawn = section.table.dropna(subset=["risk"])
     assert "fariss_theta" in set(drawn["indicator"]) and "fariss_theta_sd" not in set(drawn["indicator"])
     assert drawn["risk"].between(0, 100).all()
+
+
+def test_a_value_published_as_a_lower_bound_is_shown_as_over_never_as_exact(project):
+    licences = read_table(project / "data" / "processed" / "licences.parquet", LICENCES)
+    flagged = licences[licences["is_value_lower_bound"].fillna(False).astype(bool)]
+    assert flagged["licence_id"].tolist() == ["curated:cy-2021-12-isr"] and flagged["value"].tolist() == [200_000]
+    assert licences.loc[licences["source"].eq("caat-uk"), "is_value_lower_bound"].isna().all()  # nothing said
+    folder = project / "reports" / "licensing" / "CYP"
+    page = BeautifulSoup((folder / "report.html").read_text(encoding="utf-8"), "html.parser")
+    assert key_figures(folder / "report.html")["export value (EUR)"] == "over 200,000"
+    text = page.get_text(" ")
+    assert "over EUR 200,000" in text and "lower bounds, shown as 'over'" in text  # the total, footnoted
+    assert not re.findall(r"(?<!over )(?<!over EUR )200,000", text)  # never the bound alone, as if exact
+    for table in ("founding_case", "highest_risk_licences", "licences_by_year_and_band"):
+        behind = pd.read_csv(folder / "tables" / f"{table}.csv")
+        assert behind["is_value_lower_bound"].tolist() == [True] and behind["value"].tolist() == [200_000]
+    assert ">over</text>" in (folder / "figures" / "licences_by_year_and_band.svg").read_text(encoding="utf-8")

@@ -722,3 +722,15 @@ def test_records_counted_apart_from_the_reader_agree_with_it_on_every_real_csv(s
         counted[path.name] = (read.counted.records, len(read.rows) + len(read.malformed), read.counted.why)
     assert len(counted) >= 15 and counted["values.csv"][0] == 96311
     assert {name: c for name, c in counted.items() if c[0] != c[1]} == {}
+
+
+def test_a_yes_no_column_reads_true_false_or_blank_and_rejects_other_text(raw: Path) -> None:
+    mapping = MAPPING + "  value: value\n  currency_code: currency\n  is_value_lower_bound: over\n"
+    rows = "id,date,country,value,currency,over\nA1,2021-03-04,Mexico,200000,EUR,Yes\nA2,2021-03-05,Chile,5,EUR,\n"
+    rows += "A3,2021-03-06,Peru,7,EUR,maybe\nA4,2021-03-07,Cuba,8,EUR,FALSE\n"
+    write_source(raw, "mine", mapping, {"licences.csv": rows})
+    result = run(raw)
+    flags = result.licences.set_index("licence_id")["is_value_lower_bound"].astype("string").fillna("not said")
+    assert flags.to_dict() == {"mine:A1": "True", "mine:A2": "not said", "mine:A4": "False"}
+    (reject,) = result.rejects.itertuples()
+    assert reject.column_name == "over" and "'maybe' is not one of true, yes, 1, false, no, 0" in reject.message

@@ -59,6 +59,7 @@ CATEGORIES = {
 DATES = ("decision_date", "expiry_date")
 NUMBERS = {"value": "Float64", "item_count": "Int64"}
 LISTS = ("destination_raw", "control_code_raw")
+FLAGS = ("is_value_lower_bound",)  # yes/no columns
 TEXT = (
     "licence_id",
     "goods_description",
@@ -70,7 +71,7 @@ TEXT = (
     "refusal_criteria",
     "source_url",
 )
-COLUMNS = (*TEXT, *LISTS, *DATES, *NUMBERS, *CATEGORIES, "licensing_country_code", "currency_code")
+COLUMNS = (*TEXT, *LISTS, *DATES, *NUMBERS, *CATEGORIES, *FLAGS, "licensing_country_code", "currency_code")
 REQUIRED = ("licence_id", "decision_date", "destination_raw")  # the rest may come from top-level defaults
 MARKERS = tuple(t for t in DESTINATION_TYPES if t != "country")
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from exportrisk.ingest.files import atomic_path, write_csv
 from exportrisk.reporting.plots import CHARTS, styled
-from exportrisk.reporting.sections import Report, Section
+from exportrisk.reporting.sections import Report, Section, stated
 
 FORMATS: dict[str, dict[str, object]] = {
     "svg": {"metadata": {"Date": None}},
@@ -107,12 +107,24 @@ def html_cell(value: object, column: str = "") -> str:
     return f'<a href="{text}">{text}</a>' if text.startswith(("http://", "https://")) else text
 
 
+def stated_values(table: pd.DataFrame) -> pd.DataFrame:
+    """A value published as a lower bound (is_value_lower_bound) as 'over <value>', never as if exact; the
+    flag itself is then said, not shown (the CSV keeps both)."""
+    if "is_value_lower_bound" not in table:
+        return table
+    over = table["is_value_lower_bound"].fillna(False).astype(bool)
+    shown = table.drop(columns="is_value_lower_bound")
+    if "value" in shown:
+        shown["value"] = shown["value"].astype(object).where(~over, [stated(v, True) for v in table["value"]])
+    return shown
+
+
 def html_table(table: pd.DataFrame, max_rows: int = 25) -> str:
-    """A table as plain HTML (no random ids, unlike a pandas Styler), values as html_cell shows them, long
-    tables cut."""
+    """A table as plain HTML (no random ids, unlike a pandas Styler), values as html_cell shows them (lower
+    bounds as 'over', see stated_values), long tables cut."""
     if table.empty:
         return "<p><em>None.</em></p>"
-    shown = table.head(max_rows)
+    shown = stated_values(table.head(max_rows))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = "".join(
         "<tr>" + "".join(f"<td>{html_cell(v, c)}</td>" for v, c in zip(row, shown.columns, strict=True)) + "</tr>"

@@ -73,6 +73,7 @@ def curated_licences(scored: pd.DataFrame, notes: pd.DataFrame, state: str) -> p
             "control_code": mine["control_code"],
             "goods": mine["goods_description"],
             "value": mine["value"],
+            "is_value_lower_bound": mine["is_value_lower_bound"],
             "currency": mine["currency_code"],
             "exporter": mine["exporter_name"],
             "confidence": mine["confidence"],

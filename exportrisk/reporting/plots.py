@@ -156,11 +156,22 @@ def licences_by_year_and_band(table: pd.DataFrame, title: str, source: str) -> F
         if len(axes) == 2:
             _stacked_bars(axes[1], _wide(table, "year", "band", "value", order), BAND_COLOURS.__getitem__)
             axes[1].set_ylabel(f"Value ({currencies[0]}, millions)")
+            _lower_bounds(axes[1], table)
             axes[1].yaxis.set_major_formatter(lambda v, _: f"{v / 1e6:,g}")
         _years_axis(axes[-1], "Decision year")
         _legend_below(fig, axes[:1])
     add_source(fig, source)
     return fig
+
+
+def _lower_bounds(ax, table: pd.DataFrame) -> None:
+    """'over' on the value bar of each year whose total includes a value published as a lower bound."""
+    if "is_value_lower_bound" not in table:
+        return
+    totals = table.groupby("year")["value"].sum()
+    for year in sorted(table.loc[table["is_value_lower_bound"].fillna(False).astype(bool), "year"].unique()):
+        ax.annotate("over", (year, totals[year]), xytext=(0, 1), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=5.5, color="#555555")  # fmt: skip
 
 
 def _bars_by_state(ax, table: pd.DataFrame) -> None:

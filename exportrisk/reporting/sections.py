@@ -269,6 +269,7 @@ def scored_lines(lines: pd.DataFrame, score_lines: pd.DataFrame) -> pd.DataFrame
     """Lines with their scores (missing where the line was not scored) and value_share, the value to sum."""
     scored = lines.merge(score_lines[SCORE_COLUMNS], on=["licence_id", "line_no"], how="left", validate="1:1")
     scored["value_share"] = scored["value"] / scored["value_shared_by"]
+    scored["is_value_lower_bound"] = scored["is_value_lower_bound"].fillna(False).astype(bool)
     scored["year"] = scored["decision_date"].dt.year.astype("Int64")
     return scored
 
@@ -278,6 +279,7 @@ def licence_units(scored: pd.DataFrame) -> pd.DataFrame:
     ranked = scored.sort_values(["licence_id", "score", "line_no"], ascending=[True, False, True], na_position="last")
     units = ranked.drop_duplicates("licence_id").set_index("licence_id")
     units["value"] = scored.groupby("licence_id")["value_share"].sum(min_count=1)
+    units["is_value_lower_bound"] = scored.groupby("licence_id")["is_value_lower_bound"].any()
     units["n_lines"] = scored.groupby("licence_id").size()
     return units.reset_index().sort_values(["decision_date", "licence_id"], ignore_index=True)
 
@@ -303,7 +305,11 @@ def by_year_and_band(units: pd.DataFrame) -> pd.DataFrame:
     table = (
         units.assign(band=_band_text(units["band"]))
         .groupby(["year", "band", "currency_code"], dropna=False, observed=True)
-        .agg(licences=("licence_id", "size"), value=("value", lambda v: v.sum(min_count=1)))
+        .agg(
+            licences=("licence_id", "size"),
+            value=("value", lambda v: v.sum(min_count=1)),
+            is_value_lower_bound=("is_value_lower_bound", "any"),
+        )
         .reset_index()
         .rename(columns={"currency_code": "currency"})
     )
@@ -394,6 +400,7 @@ def listed_licences(top: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
         "control_codes": "control codes",
         "goods_description": "goods",
         "value": "value",
+        "is_value_lower_bound": "is_value_lower_bound",
         "currency_code": "currency",
         "score": "score",
         "score_best": "best case",
@@ -567,6 +574,7 @@ def surveillance_to_high(scored: pd.DataFrame) -> pd.DataFrame:
             "surveillance type": rows["surveillance_type"].astype("string").str.replace("_", " "),
             "outcome": rows["outcome"].astype("string"),
             "value": rows["value_share"],
+            "is_value_lower_bound": rows["is_value_lower_bound"],
             "score": rows["score"],
             "band": rows["band"].astype("string"),
             "floors": listcols.join(rows["floors"]),
@@ -841,12 +849,19 @@ def destination_sections(
 # --- headline, sources, the whole report ---
 
 
-def money(value: float, currency: str) -> str:
-    """An amount as a sentence states it: 'EUR 134.6 bn', 'GBP 7.8 m', 'EUR 200,000'."""
+def money(value: float, currency: str, lower_bound: bool = False) -> str:
+    """An amount as a sentence states it: 'EUR 134.6 bn', 'GBP 7.8 m', 'EUR 200,000', 'over EUR 200,000'."""
+    over = "over " if lower_bound else ""
     for size, unit in ((1e9, "bn"), (1e6, "m")):
         if abs(value) >= size:
-            return f"{currency} {value / size:,.1f} {unit}"
-    return f"{currency} {value:,.0f}"
+            return f"{over}{currency} {value / size:,.1f} {unit}"
+    return f"{over}{currency} {value:,.0f}"
+
+
+def stated(value: float, lower_bound: bool) -> object:
+    """A total as a table shows it: the number, or 'over <number>' where it includes a lower bound, never the
+    bound alone as if it were exact."""
+    return f"over {value:,.0f}" if lower_bound else round(float(value))
 
 
 def is_export(units: pd.DataFrame) -> pd.Series:
@@ -899,6 +914,16 @@ def caveats(units: pd.DataFrame, partial: pd.DataFrame) -> list[str]:
                 f"unspecified destinations ({named}, ...): where such a licence is a global or open licence, its "
                 "value is a ceiling on what may be shipped, not a shipment."
             )
+        bounded = part[part["is_value_lower_bound"]]
+        if len(bounded):
+            said = "; ".join(
+                f"{i}, {money(v, currency, True)}" for i, v in zip(bounded["licence_id"], bounded["value"], strict=True)
+            )
+            notes.append(
+                f"{len(bounded):,} licence(s) published with a lower bound for a value ({said}): the {currency} export "
+                f"value, {money(total, currency, True)}, and any total that includes them are lower bounds, shown "
+                "as 'over'."
+            )
         largest = part.loc[part["value"].idxmax()]
         if len(part) > 1 and largest["value"] > total / 2:
             notes.append(
@@ -924,12 +949,13 @@ def headline(units: pd.DataFrame, scored: pd.DataFrame, data: ReportData, spec: 
     high = is_high(units["band"])
     exports = units[is_export(units)]
     values = exports.groupby("currency_code")["value"].sum(min_count=1).dropna()
+    bounds = exports.groupby("currency_code")["is_value_lower_bound"].any()
     kinds = units.loc[~is_export(units), "licence_kind"].astype("string").value_counts().sort_index()
     figures: dict[str, object] = {
         "export licences": len(exports),
         **{f"{kind} licences": int(n) for kind, n in kinds.items()},
         "licence lines": len(scored),
-        **{f"export value ({currency})": round(float(v)) for currency, v in values.items()},
+        **{f"export value ({currency})": stated(v, bounds[currency]) for currency, v in values.items()},
         "High or above": int(high.sum()),
         "High or above (%)": round(100 * float(high.mean()), 1) if len(units) else 0.0,
         INDETERMINATE: int(units["band"].astype("string").eq(INDETERMINATE).sum()),

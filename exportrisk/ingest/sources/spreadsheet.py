@@ -18,6 +18,7 @@ from exportrisk.ingest.mapping import (
     CATEGORIES,
     DATE_FORMATS,
     DATES,
+    FLAGS,
     MAPPING_FILE,
     NUMBERS,
     ColumnSpec,
@@ -152,6 +153,23 @@ def stage_category(rows: pd.DataFrame, name: str, text: pd.Series, col: ColumnSp
         raise InputError(path, f"{name} {value!r} is not one of {allowed}", row=row, column=column)
 
 
+FLAG_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def stage_flag(rows: pd.DataFrame, name: str, text: pd.Series, column: str) -> None:
+    """A yes/no column: true, yes or 1, false, no or 0 in any case; a blank says nothing; other text is rejected."""
+    word = text.str.strip().str.casefold()
+    rows[name] = word.map(FLAG_WORDS).astype("boolean")
+    allowed = ", ".join(FLAG_WORDS)
+    mark(
+        rows,
+        word.notna() & ~word.isin(list(FLAG_WORDS)).fillna(False),
+        "unparseable_value",
+        column,
+        lambda i: name.replace("_", " ") + " " + quote(text[i]) + f" is not one of {allowed}",
+    )
+
+
 def stage_country(rows: pd.DataFrame, text: pd.Series, column: str, names: countries.CountryMapping) -> None:
     """The licensing state, by the same names as destinations; a marker (several, unknown) is no state."""
     entries = names.entries
@@ -187,6 +205,8 @@ def canonical_rows(
             stage_number(rows, name, text, is_native, col, column)
         elif name in CATEGORIES:
             stage_category(rows, name, text, col, column, path)
+        elif name in FLAGS:
+            stage_flag(rows, name, relabel(text, col), column)
         elif name == "licensing_country_code":
             stage_country(rows, relabel(text, col), column, spec.countries)
         elif name == "currency_code":
