@@ -72,6 +72,27 @@ TABLES["licences_and_evidence"] = pd.concat(
     ],
     ignore_index=True,
 ).assign(licence_data_to=pd.Timestamp("2015-03-31"))
+TABLES["top_destinations"] = pd.DataFrame(
+    {
+        "rank": ["1", "1", "=2", "=2", "=2", "=2"],
+        "destination_code": ["IND", "IND", "ISR", "ISR", "SAU", "SAU"],
+        "destination": ["India", "India", "Israel", "Israel", "Saudi Arabia", "Saudi Arabia"],
+        "band": ["Low", "High", "High", INDETERMINATE, "High", "Critical"],
+        "licences": [5, 9, 5, 2, 4, 1],
+    }
+)
+TABLES["vendor_network"] = pd.DataFrame(
+    {
+        "from_entity": ["circles", "danida", "fund"],
+        "from_name": ["Circles Bulgaria", "Danida", "A Fund"],
+        "from_role": ["exporter", "", ""],
+        "relation": ["merged_with", "renamed_to", "owner_of"],
+        "to_entity": ["nso", "circles", "nso"],
+        "to_name": ["NSO Group Technologies Ltd", "Circles Bulgaria", "NSO Group Technologies Ltd"],
+        "to_role": ["founding_letter", "exporter", "founding_letter"],
+        "period": ["2014", "undated", "2014 to 2019-02-14"],
+    }
+)
 SOURCE = "caat-uk, pts (see the report's sources); exportrisk test."
 
 
@@ -336,3 +357,27 @@ def test_every_table_of_a_report_is_written_with_formulas_neutralised(tmp_path):
     assert written["licences"].tolist() == [4, -1, 6]  # numbers stay numbers
     package = REPO / "exportrisk" / "reporting"
     assert not [p for p in package.rglob("*.py") if ".to_csv(" in p.read_text()]  # one way to write a CSV
+
+
+def test_top_destinations_stack_the_ranked_count_by_band_in_rank_order_with_all_licences_beside():
+    fig = plots.top_destinations(TABLES["top_destinations"], "t", SOURCE)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1  India", "=2  Israel", "=2  Saudi Arabia"]
+    widths = {c.get_label(): [b.get_width() for b in c] for c in ax.containers}
+    assert widths == {"High": [9, 5, 4], "Critical": [0, 0, 1]}  # Low and indeterminate rank nothing: not drawn
+    assert [t for t in texts(fig) if t.startswith("of ")] == ["of 14", "of 7", "of 5"]  # all licences, beside
+    assert ax.containers[0].patches[0].get_facecolor() == matplotlib.colors.to_rgba(plots.BAND_COLOURS["High"])
+
+
+def test_the_vendor_network_is_drawn_the_same_whatever_the_row_order(tmp_path):
+    table = TABLES["vendor_network"]
+    first = figures.save_figure(plots.vendor_network(table, "t", SOURCE), tmp_path / "a", "n")["svg"].read_bytes()
+    shuffled = table.iloc[::-1].reset_index(drop=True)
+    again = figures.save_figure(plots.vendor_network(shuffled, "t", SOURCE), tmp_path / "b", "n")["svg"].read_bytes()
+    assert first == again
+    fig = plots.vendor_network(table, "t", SOURCE)
+    names = [t for t in texts(fig) if t in ("Circles Bulgaria", "Danida", "A Fund")]
+    assert sorted(names) == ["A Fund", "Circles Bulgaria", "Danida"]  # every entity named
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["owner of", "merged with", "renamed to", "exporter on a licence", "vendor of the founding letter",
+                      "tied company or investor"]  # fmt: skip

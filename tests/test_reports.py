@@ -505,3 +505,71 @@ def test_a_value_published_as_a_lower_bound_is_shown_as_over_never_as_exact(proj
         behind = pd.read_csv(folder / "tables" / f"{table}.csv")
         assert behind["is_value_lower_bound"].tolist() == [True] and behind["value"].tolist() == [200_000]
     assert ">over</text>" in (folder / "figures" / "licences_by_year_and_band.svg").read_text(encoding="utf-8")
+
+
+def test_top_destinations_rank_by_licences_high_or_above_ties_marked_indeterminate_apart():
+    rows = [  # licence, line, destination, outcome, band, score
+        ("a", 1, "SAU", "issued", "High", 60.0),
+        ("b", 1, "SAU", "issued", "Critical", 95.0),
+        ("c", 1, "ARE", "issued", "High", 55.0),
+        ("c", 2, "SAU", "issued", "Low", 10.0),  # c's highest line to Saudi Arabia is Low: not counted there
+        ("d", 1, "ISR", "issued", "High", 70.0),
+        ("e", 1, "ISR", "issued", INDETERMINATE, 60.0),  # counted apart, never in the rank
+        ("f", 1, "FRA", "issued", "Low", 5.0),
+        ("g", 1, "SAU", "refused", "Critical", 99.0),  # refused: not licensed
+        ("h", 1, None, "issued", "High", 60.0),  # several destinations: none to rank
+    ]
+    scored = pd.DataFrame(
+        rows, columns=["licence_id", "line_no", "destination_country_code", "outcome", "band", "score"]
+    )
+    scored = scored.assign(
+        licence_kind="export", currency_code="EUR", value_share=1.0, is_value_lower_bound=False
+    ).astype({"band": pd.CategoricalDtype([*BANDS, INDETERMINATE], ordered=True)})
+    table = reports.top_destinations(scored)
+    firsts = table.drop_duplicates("destination_code")
+    # ties by name: Israel before United Arab Emirates
+    assert firsts[["rank", "destination_code"]].values.tolist() == [["1", "SAU"], ["=2", "ISR"], ["=2", "ARE"]]
+    counts = table.set_index(["destination_code", "band"])["licences"].to_dict()
+    assert counts == {("SAU", "Low"): 1, ("SAU", "High"): 1, ("SAU", "Critical"): 1, ("ARE", "High"): 1,
+                      ("ISR", "High"): 1, ("ISR", INDETERMINATE): 1}  # fmt: skip
+    shown = reports.destinations_shown(table)
+    assert shown["licences High or above"].tolist() == [2, 1, 1]
+    assert shown["not placed in one band"].tolist() == [0, 1, 0]
+
+
+def test_the_uk_top_destinations_are_its_licences_high_or_above_counted_independently(every_source):
+    section = next(s for s in built(every_source, "GBR", "licensing").sections if s.key == "top_destinations")
+    licences = pd.read_parquet(every_source / "data" / "processed" / "licences.parquet")
+    scores = pd.read_parquet(every_source / "data" / "processed" / "score_lines.parquet")
+    lines = licences[(licences["licensing_country_code"] == "GBR") & (licences["outcome"] == "issued")]
+    lines = lines[lines["licence_kind"].eq("export") & lines["destination_country_code"].notna()]
+    lines = lines.merge(scores[["licence_id", "line_no", "score", "band"]], on=["licence_id", "line_no"])
+    best = lines.sort_values("score", ascending=False).drop_duplicates(["destination_country_code", "licence_id"])
+    high = best[best["band"].astype(str).isin(reports.HIGH)].groupby("destination_country_code").size()
+    high = high.sort_values(ascending=False, kind="stable")
+    shown = section.table.drop_duplicates("destination_code")
+    assert len(shown) >= reports.TOP_N and section.chart == "top_destinations"
+    for code in shown["destination_code"]:
+        ranked_count = section.table.loc[
+            section.table["destination_code"].eq(code) & section.table["band"].isin(reports.HIGH), "licences"
+        ].sum()
+        assert ranked_count == high[code], code
+    assert list(shown["destination_code"][:3]) == list(high.index[:3])  # the same order, no tie at the top
+    assert "United Kingdom" not in section.title and "rank no destination" in section.text
+
+
+def test_bulgaria_and_cyprus_draw_nsos_network_and_the_uk_none(project, every_source):
+    def network(folder_project: Path, code: str) -> reports.Section | None:
+        found = [s for s in built(folder_project, code, "licensing").sections if s.key == "vendor_network"]
+        return found[0] if found else None
+
+    bulgaria, cyprus = network(project, "BGR"), network(project, "CYP")
+    roles = dict(zip(bulgaria.table["from_name"], bulgaria.table["from_role"], strict=False))
+    assert roles["Circles Bulgaria"] == "exporter"  # the exporter on Bulgaria's curated licence
+    assert set(bulgaria.table.loc[bulgaria.table["to_entity"].eq("nso-group"), "to_role"]) == {"founding_letter"}
+    assert "exporter" not in set(cyprus.table["from_role"]) | set(cyprus.table["to_role"])  # its exporter is unnamed
+    assert "nso-group" in set(cyprus.table["to_entity"]) and len(cyprus.table) == len(bulgaria.table)
+    assert bulgaria.source and "delano.lu" in bulgaria.source  # a source line naming where the relations come from
+    svg = (project / "reports" / "licensing" / "BGR" / "figures" / "vendor_network.svg").read_text(encoding="utf-8")
+    assert "Bulgaria: The vendor network of its exporters" in svg and "Circles Bulgaria" in svg
+    assert network(every_source, "GBR") is None  # no exporter named in the UK data: no network to draw

@@ -62,7 +62,8 @@ def write_section(section: Section, report: Report, out_dir: Path) -> Path | Non
     if section.chart is None or section.table.empty:
         write_csv(section.table, out_dir / "tables" / f"{section.key}.csv")
         return None
-    fig = CHARTS[section.chart](section.table, chart_title(section, report.spec.country_name), report.source_line)
+    title = chart_title(section, report.spec.country_name)
+    fig = CHARTS[section.chart](section.table, title, section.source or report.source_line)
     return save_chart(fig, section.table, out_dir, section.key)["svg"]
 
 

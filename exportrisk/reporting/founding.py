@@ -20,6 +20,7 @@ from exportrisk.reference import countries
 
 COMPONENTS = {"d_score": "D", "e_score": "E", "u_score": "U", "i_score": "I", "x_score": "X"}
 STATES = ("BGR", "CYP")  # the states the founding letter was sent to
+VENDOR = "nso-group"  # the curated entity whose reported licences from those states the letter was about
 HUBS = "curated:ep-pega-2023-export-hubs"
 NOTES_FILE = "reported_licences.csv"
 EVIDENCE_FILE = "evidence.csv"

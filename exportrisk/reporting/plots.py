@@ -9,6 +9,7 @@ runs, is ``exportrisk.reporting.figures``.
 """
 
 import contextlib
+import math
 import textwrap
 import zlib
 from collections.abc import Callable, Iterator
@@ -16,11 +17,13 @@ from collections.abc import Callable, Iterator
 import matplotlib.dates
 import matplotlib.style
 import matplotlib.ticker
+import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
+from exportrisk.reporting.sections import HIGH
 from exportrisk.schema import BANDS, INDETERMINATE
 
 STYLE = "exportrisk.styles.exportrisk"
@@ -52,6 +55,24 @@ STRENGTH_COLOURS = {
     "credible_report": "#e5a50a",
     "customer_relation_only": "#94a4a2",
 }
+# Relations of the vendor network by kind: (legend label, colour, dash), strongest first as in the scorer.
+RELATION_STYLE = {
+    "parent_of": ("parent of", "#332288", "-"),
+    "owner_of": ("owner of", "#882255", "-"),
+    "merged_with": ("merged with", "#bd1f01", "-"),
+    "sales_arm_of": ("sales arm of", "#e5a50a", "-"),
+    "renamed_to": ("renamed to", "#56b4e9", "--"),
+    "affiliate_of": ("affiliate of", "#94a4a2", ":"),
+}
+# Entities by why they are in a state's network: (legend label, fill, marker area).
+NODE_STYLE = {
+    "exporter": ("exporter on a licence", "#000000", 30),
+    "founding_letter": ("vendor of the founding letter", "#ffffff", 30),
+    "": ("tied company or investor", "#94a4a2", 12),
+}
+NODE_LABEL_WIDTH = 20  # characters per line of an entity's name
+NETWORK_PAD = 1.0  # room around the rings for names, in ring radii
+LABEL_BOX = {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}  # names stay legible over lines
 STRENGTH_MARKERS = {
     "forensically_confirmed": "o",
     "official_finding": "s",
@@ -153,6 +174,7 @@ def licences_by_year_and_band(table: pd.DataFrame, title: str, source: str) -> F
         _stacked_bars(axes[0], _wide(table, "year", "band", "licences", order), BAND_COLOURS.__getitem__)
         _title(axes[0], title)
         axes[0].set_ylabel("Licences")
+        axes[0].yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # counts: no 0.2 licences
         if len(axes) == 2:
             _stacked_bars(axes[1], _wide(table, "year", "band", "value", order), BAND_COLOURS.__getitem__)
             axes[1].set_ylabel(f"Value ({currencies[0]}, millions)")
@@ -180,6 +202,7 @@ def _bars_by_state(ax, table: pd.DataFrame) -> None:
     totals = table.groupby("licensing_state")["licences"].sum().sort_values(ascending=False, kind="stable")
     _stacked_bars(ax, _wide(table, "year", "licensing_state", "licences", list(totals.index)), state_colour)
     ax.set_ylabel("Licences")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
 
 
 def _risk_lines(ax, table: pd.DataFrame) -> None:
@@ -324,6 +347,120 @@ def licences_and_evidence(table: pd.DataFrame, title: str, source: str) -> Figur
     return fig
 
 
+def top_destinations(table: pd.DataFrame, title: str, source: str) -> Figure:
+    """Licences High or above per destination, in rank order from the top, each bar split by band; all the
+    destination's licences written beside it. ``table``: rank, destination, band, licences (see
+    exportrisk.reporting.sections.top_destinations)."""
+    places = table.drop_duplicates("destination")[["rank", "destination"]].reset_index(drop=True)
+    wide = (
+        _wide(table, "destination", "band", "licences", [b for b in BANDS if b in HIGH])
+        .reindex(places["destination"])
+        .fillna(0)
+    )
+    every = table.groupby("destination")["licences"].sum().reindex(places["destination"])
+    fig, (ax,) = new_figure(height=1.0 + 0.17 * len(places))
+    with styled():
+        y = np.arange(len(places))
+        left = np.zeros(len(places))
+        for band in wide.columns:
+            values = wide[band].to_numpy(dtype=float)
+            ax.barh(y, values, left=left, height=0.7, color=BAND_COLOURS[band], label=band)
+            left += values
+        for row, (ranked_at, total) in enumerate(zip(left, every, strict=True)):
+            ax.annotate(f"of {total:,.0f}", (ranked_at, row), xytext=(2, 0), textcoords="offset points", ha="left",
+                        va="center", fontsize=5.5, color="#555555")  # fmt: skip
+        ax.set_yticks(y, [f"{r}  {d}" for r, d in zip(places["rank"], places["destination"], strict=True)])
+        ax.invert_yaxis()
+        ax.set_xlabel("Issued export licences High or above (of all licences to it)")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.margins(x=0.15)
+        _title(ax, title)
+        _legend_below(fig, [ax])
+    add_source(fig, source)
+    return fig
+
+
+def _kind_order(kind: str) -> int:
+    return list(RELATION_STYLE).index(kind) if kind in RELATION_STYLE else len(RELATION_STYLE)
+
+
+def _radial_layout(graph: nx.Graph) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    """Places and label directions: each component a tree around its most connected entity (ties by id), its
+    neighbours on a first ring, theirs on a second beside their parent; components side by side. No randomness
+    and no optimiser: the same graph gives the same drawing, byte for byte."""
+    pos: dict[str, tuple[float, float]] = {}
+    angles: dict[str, float] = {}
+    offset = 0.0
+    for nodes in sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0])):
+        hub = min(nodes, key=lambda n: (-graph.degree(n), n))
+        tree = nx.bfs_tree(graph.subgraph(nodes), hub, sort_neighbors=sorted)
+        depth = nx.shortest_path_length(tree, hub)
+        first = list(tree.successors(hub))
+        step = 2 * math.pi / max(len(first), 1)
+        angles[hub] = math.pi / 2
+        angles |= {n: math.pi / 2 - (i + 0.5) * step for i, n in enumerate(first)}
+        for parent in nx.dfs_preorder_nodes(tree, hub, sort_neighbors=sorted):
+            children = list(tree.successors(parent)) if parent != hub else []
+            for j, child in enumerate(children):
+                angles[child] = angles[parent] + (j - (len(children) - 1) / 2) * step / len(children)
+        reach = max(depth.values()) or 1
+        pos |= {n: (offset + reach + depth[n] * math.cos(angles[n]), depth[n] * math.sin(angles[n])) for n in nodes}
+        offset += 2 * reach + 1.5
+    return pos, angles
+
+
+def vendor_network(table: pd.DataFrame, title: str, source: str) -> Figure:
+    """The companies and investors linked to a state's exporters, one line per reported relation (colour and
+    dash by kind, dated where the reports date it), the exporters marked. ``table``: from_entity, from_name,
+    from_role, relation, to_entity, to_name, to_role, period (see exportrisk.reporting.sections.vendor_network)."""
+    graph = nx.Graph()
+    for row in table.sort_values(["from_entity", "to_entity", "relation"]).itertuples(index=False):
+        graph.add_node(row.from_entity, name=row.from_name, role=row.from_role or "")
+        graph.add_node(row.to_entity, name=row.to_name, role=row.to_role or "")
+        graph.add_edge(row.from_entity, row.to_entity, relation=row.relation, period=row.period)
+    pos, angles = _radial_layout(graph)
+    xs, ys = zip(*pos.values(), strict=True)
+    span = (max(xs) - min(xs) + 2 * NETWORK_PAD, max(ys) - min(ys) + NETWORK_PAD)  # names need room on the sides
+    fig, (ax,) = new_figure(height=min(max(1.0 + 2.6 * span[1] / span[0], 1.6), 4.4))
+    with styled():
+        # drawn, and so in the legend, strongest kind first
+        for u, v, edge in sorted(graph.edges(data=True), key=lambda e: (_kind_order(e[2]["relation"]), e[0], e[1])):
+            label, colour, dash = RELATION_STYLE.get(
+                edge["relation"], (edge["relation"], spare_colour(edge["relation"]), "-")
+            )
+            ax.plot(
+                *zip(pos[u], pos[v], strict=True), color=colour, linestyle=dash, linewidth=0.9, zorder=1, label=label
+            )
+            if edge["period"] != "undated":
+                (nx0, ny0), (fx, fy) = (pos[n] for n in sorted((u, v), key=lambda n: -graph.degree(n)))
+                at = (nx0 + 0.7 * (fx - nx0), ny0 + 0.7 * (fy - ny0))  # nearer the leaf: a hub's labels would pile up
+                ax.annotate(edge["period"], at, ha="center", va="center", fontsize=4.5, color="#333333", zorder=2,
+                            bbox=LABEL_BOX)  # fmt: skip
+        for role, (label, face, size) in NODE_STYLE.items():
+            nodes = [n for n in sorted(graph) if graph.nodes[n]["role"] == role]
+            if nodes:
+                xy = np.array([pos[n] for n in nodes])
+                ax.scatter(
+                    xy[:, 0], xy[:, 1], s=size, color=face, edgecolors="#000000", linewidths=0.7, zorder=3, label=label
+                )
+        for n in sorted(graph):
+            dx, dy = math.cos(angles[n]), math.sin(angles[n])
+            ha = "left" if dx > 0.1 else "right" if dx < -0.1 else "center"
+            va = "center" if ha != "center" else "bottom" if dy > 0 else "top"
+            ax.annotate(textwrap.fill(graph.nodes[n]["name"], NODE_LABEL_WIDTH), pos[n], xytext=(4 * dx, 4 * dy),
+                        textcoords="offset points", ha=ha, va=va, fontsize=5, zorder=2, bbox=LABEL_BOX)  # fmt: skip
+        ax.set_axis_off()
+        ax.set_xlim(min(xs) - NETWORK_PAD, max(xs) + NETWORK_PAD)
+        ax.set_ylim(min(ys) - NETWORK_PAD / 2, max(ys) + NETWORK_PAD / 2)
+        _title(ax, title)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        fig.legend(unique.values(), unique.keys(), loc="outside lower center", ncols=2)
+    add_source(fig, source)
+    return fig
+
+
 CHARTS: dict[str, Callable[[pd.DataFrame, str, str], Figure]] = {
     "licences_by_year_and_band": licences_by_year_and_band,
     "licences_by_year_and_state": licences_by_year_and_state,
@@ -331,4 +468,6 @@ CHARTS: dict[str, Callable[[pd.DataFrame, str, str], Figure]] = {
     "licences_and_indicators": licences_and_indicators,
     "evidence_timeline": evidence_timeline,
     "licences_and_evidence": licences_and_evidence,
+    "top_destinations": top_destinations,
+    "vendor_network": vendor_network,
 }

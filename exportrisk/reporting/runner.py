@@ -57,7 +57,17 @@ from exportrisk.reference import pseudonyms
 from exportrisk.reference.entities import fold
 from exportrisk.reporting import sections as reports
 from exportrisk.reporting.figures import html_cell
-from exportrisk.schema import AGGREGATES, ENTITIES, EVIDENCE, INDICATORS, LICENCES, SCORE_LINES, Table, conform
+from exportrisk.schema import (
+    AGGREGATES,
+    ENTITIES,
+    EVIDENCE,
+    INDICATORS,
+    LICENCES,
+    RELATIONS,
+    SCORE_LINES,
+    Table,
+    conform,
+)
 
 ENGINE = "exportrisk-warm"
 KERNEL = "python3"
@@ -161,7 +171,7 @@ def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData
     """The tables one report needs: its licence lines and their scores, its country's indicators (destination
     role), the evidence and the entities."""
     processed = data / "processed"
-    tables = {t.name: t for t in (LICENCES, SCORE_LINES, EVIDENCE, ENTITIES)}
+    tables = {t.name: t for t in (LICENCES, SCORE_LINES, EVIDENCE, ENTITIES, RELATIONS)}
     if spec.role == "destination":
         tables[INDICATORS.name] = INDICATORS
     read = {name: read_cached(processed / f"{name}.parquet", table) for name, table in tables.items()}
@@ -182,6 +192,7 @@ def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData
         partial_years=partial,
         source_ends=ends,
         aggregates=reports.select_lines(aggregates, spec),
+        relations=read["relations"][0],
     )
 
 
@@ -218,7 +229,8 @@ def fingerprint(spec: reports.ReportSpec, data: reports.ReportData, template: Pa
     evidence = reports.report_evidence(data.score_lines, data, spec)
     evidence = evidence.drop_duplicates(["evidence_id", "line_no"]).sort_values(["evidence_id", "line_no"])
     total = hashlib.sha256(json.dumps([spec.key, spec.period, code_digest(), ends], sort_keys=True).encode())
-    for frame in (data.licences, data.score_lines, data.indicators, evidence, coverage, data.aggregates):
+    network = (data.entities, data.relations) if spec.role == "licensing" else ()  # its vendor network chart
+    for frame in (data.licences, data.score_lines, data.indicators, evidence, coverage, data.aggregates, *network):
         total.update(frame_digest(frame))
     context = {"manifests": data.manifests, "entity_sources": sorted(set(data.entities["source"].astype("string")))}
     total.update(json.dumps(context, sort_keys=True, default=str).encode())

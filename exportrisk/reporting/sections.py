@@ -18,7 +18,9 @@ import dataclasses
 import re
 from calendar import month_name
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
+import networkx as nx
 import pandas as pd
 import yaml
 
@@ -27,7 +29,8 @@ from exportrisk.errors import InputError
 from exportrisk.ingest.registry import sources
 from exportrisk.reference import countries, pseudonyms
 from exportrisk.reporting import founding
-from exportrisk.schema import BANDS, INDETERMINATE
+from exportrisk.schema import BANDS, INDETERMINATE, RELATIONS
+from exportrisk.scoring import network
 
 # the notebook each report runs: package data, so that an installed wheel renders reports too
 TEMPLATE = config.PACKAGE_DIR / "reporting" / "templates" / "country_report.ipynb"
@@ -44,6 +47,8 @@ TOP_N = 10
 TIE_DECIMALS = 1  # scores as a list shows them: equal to one decimal is a tie
 EVIDENCE_SHOWN = 5  # evidence ids a list's cell shows; the CSV has all
 CONTEXT_YEARS = 5  # indicator years shown before a destination's first licence
+NETWORK_COLUMNS = ["from_entity", "from_name", "from_role", "relation", "to_entity", "to_name", "to_role", "period"]
+NETWORK_COLUMNS += ["source_urls"]
 # EU Common Position 2008/944/CFSP, Article 2: the criteria a refusal cites.
 CRITERIA = {
     "1": "international obligations, sanctions and embargoes",
@@ -129,6 +134,7 @@ class ReportData:
     partial_years: pd.DataFrame  # partial_years() of the whole licences table
     source_ends: dict[str, pd.Timestamp]  # each licence source's last decision date, in the whole licences table
     aggregates: pd.DataFrame  # the report's aggregate records (totals a source publishes instead of licences)
+    relations: pd.DataFrame = dataclasses.field(default_factory=RELATIONS.empty)  # the vendor network's, dated
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ class Section:
     table: pd.DataFrame  # behind the chart, written as tables/<key>.csv
     chart: str | None = None  # a key of exportrisk.reporting.plots.CHARTS
     shown: pd.DataFrame | None = None  # what the page shows, where not the table itself
+    source: str | None = None  # the chart's own source line, where not the report's
 
     @property
     def display_table(self) -> pd.DataFrame:
@@ -351,12 +358,12 @@ def determinate(units: pd.DataFrame) -> pd.Series:
     return units["band"].astype("string").isin(BANDS).fillna(False).astype(bool)
 
 
-def ranked(units: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Licences in order of ``by`` (descending), with their rank: equal values, as shown to one decimal, share a
-    rank ('=3'), since their order is not a ranking. Tied licences are listed by licence id."""
+def ranked(units: pd.DataFrame, by: list[str], within: str = "licence_id") -> pd.DataFrame:
+    """Rows (licences) in order of ``by`` (descending), with their rank: equal values, as shown to one decimal,
+    share a rank ('=3'), since their order is not a ranking. Tied rows are listed by ``within``."""
     keys = units[by].round(TIE_DECIMALS)
     order = units.assign(**{f"_{c}": keys[c] for c in by}).sort_values(
-        [*(f"_{c}" for c in by), "licence_id"], ascending=[*([False] * len(by)), True]
+        [*(f"_{c}" for c in by), within], ascending=[*([False] * len(by)), True]
     )
     position = order[[f"_{c}" for c in by]].apply(tuple, axis=1)
     first = pd.Series(range(1, len(order) + 1), index=order.index).groupby(position).transform("min")
@@ -620,7 +627,60 @@ def exporter_links(scored: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportData) -> list[Section]:
+def destinations_section(scored: pd.DataFrame, name: str) -> Section:
+    """The top destinations by risk of a licensing state (top_destinations), with what the list leaves out."""
+    table = top_destinations(scored)
+    apart = int(_band_text(destination_units(scored)["band"]).eq(INDETERMINATE).sum())
+    text = (
+        f"The destinations of the most issued export licences of {name} with a band of High or above (a licence "
+        "counted once per destination, by its highest line to it), ranked by that count; ties ('=' before the rank) "
+        "share a rank and are listed by name. Beside each bar, all the destination's licences. Licences the data "
+        f"cannot place in one band ({apart:,} in all) rank no destination: the table counts them apart. Licences to "
+        f"several or unspecified destinations are not in this list. {band_meaning()}"
+    )
+    if table.empty:
+        text = f"No issued export licence of {name} to a single country has a band of High or above. {band_meaning()}"
+    chart = "top_destinations" if len(table) else None
+    return Section("top_destinations", "Top destinations by risk", text, table, chart, shown=destinations_shown(table))
+
+
+def network_section(scored: pd.DataFrame, data: ReportData, spec: ReportSpec) -> list[Section]:
+    """The vendor network of the state's exporters (vendor_network), where there is one."""
+    table = vendor_network(scored, data.entities, data.relations, spec.country_code)
+    if table.empty:
+        return []
+    roles = pd.concat(
+        [
+            table[["from_name", "from_role"]].set_axis(["name", "role"], axis=1),
+            table[["to_name", "to_role"]].set_axis(["name", "role"], axis=1),
+        ]
+    ).drop_duplicates("name")
+    exporters = sorted(roles.loc[roles["role"].eq("exporter"), "name"])
+    letter = sorted(roles.loc[roles["role"].eq("founding_letter"), "name"])
+    who = [f"the exporters named on its licences ({', '.join(exporters)})"] if exporters else []
+    who += (
+        [f"{', '.join(letter)}, the vendor of Access Now's letter of May 2019 to {spec.country_name}"] if letter else []
+    )
+    text = (
+        f"The companies and investors tied at any time to {' and to '.join(who)}, by ownership, merger, sales arm, "
+        f"renaming or affiliation, as curated from public reporting: {len(roles):,} entities and {len(table):,} "
+        "relations, dated where the reports date them. A tie says whom an exporter belongs with, not that anything "
+        "was exported; each relation's sources are in the CSV."
+    )
+    shown = pd.DataFrame(
+        {
+            "from": table["from_name"],
+            "relation": table["relation"].str.replace("_", " "),
+            "to": table["to_name"],
+            "when": table["period"],
+            "source": table["source_urls"].str.split(";").str[0].str.strip(),
+        }
+    )
+    title = "The vendor network of its exporters"
+    return [Section("vendor_network", title, text, table, "vendor_network", shown=shown, source=network_source(table))]
+
+
+def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportData, spec: ReportSpec) -> list[Section]:
     yearly = by_year_and_band(units)
     lists = risk_lists(units, scored, "their highest line")
     top = lists[0].table
@@ -642,6 +702,7 @@ def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportDa
             "licences_by_year_and_band",
             shown=wide.fillna(0).astype(int).reset_index(),
         ),
+        destinations_section(scored, spec.country_name),
         *lists,
         Section(
             "evidence_behind_highest_risk",
@@ -665,8 +726,137 @@ def licensing_sections(scored: pd.DataFrame, units: pd.DataFrame, data: ReportDa
             "match a curated entity count; most sources do not name exporters at all (see coverage).",
             links,
         ),
+        *network_section(scored, data, spec),
         Section("coverage", "Coverage, gaps and indeterminate bands", coverage_text(cover), cover),
     ]
+
+
+# --- where a licensing state's licences went, and who exported them ---
+
+
+def destination_units(scored: pd.DataFrame) -> pd.DataFrame:
+    """Issued export licences per destination country, one row per destination and licence: the licence's
+    highest line to that destination, and the value of its lines there."""
+    issued = is_export(scored) & scored["outcome"].astype("string").eq("issued").fillna(False).astype(bool)
+    lines = scored[issued & scored["destination_country_code"].notna()]
+    keys = ["destination_country_code", "licence_id"]
+    ordered = lines.sort_values([*keys, "score", "line_no"], ascending=[True, True, False, True], na_position="last")
+    units = ordered.drop_duplicates(keys).set_index(keys)
+    units["value"] = lines.groupby(keys)["value_share"].sum(min_count=1)
+    units["is_value_lower_bound"] = lines.groupby(keys)["is_value_lower_bound"].any()
+    return units.reset_index()
+
+
+def top_destinations(scored: pd.DataFrame, n: int = TOP_N) -> pd.DataFrame:
+    """The destinations of the most issued export licences High or above, ranked (ties marked and kept whole, see
+    cut), one row per destination and band: licences (count) and their value (in currency; none where the state's
+    values are in several currencies, which are not added up).
+
+    Only a determinate band ranks a destination: its indeterminate licences are a row of their own, never in the
+    rank. Licences to several or unspecified destinations have no destination to rank.
+    """
+    units = destination_units(scored).assign(band=lambda u: _band_text(u["band"]))
+    currencies = units["currency_code"].dropna().unique()
+    per_band = (
+        units.groupby(["destination_country_code", "band"], observed=True)
+        .agg(
+            licences=("licence_id", "size"),
+            value=("value", lambda v: v.sum(min_count=1)),
+            is_value_lower_bound=("is_value_lower_bound", "any"),
+        )
+        .reset_index()
+        .rename(columns={"destination_country_code": "destination_code"})
+    )
+    if len(currencies) != 1:  # amounts in several currencies are not added up
+        per_band["value"] = pd.NA
+    per_band["currency"] = pd.array([currencies[0] if len(currencies) == 1 else None] * len(per_band), dtype="string")
+    high = per_band[per_band["band"].isin(HIGH)].groupby("destination_code")["licences"].sum()
+    ranks = pd.DataFrame({"destination_code": high.index, "high": high.to_numpy()})
+    ranks["destination"] = [countries.country_name(c) for c in ranks["destination_code"]]
+    top = cut(ranked(ranks, ["high"], within="destination"), n) if len(ranks) else ranks.assign(rank="")
+    order = {b: i for i, b in enumerate((*BANDS, INDETERMINATE, "not scored"))}
+    table = top[["rank", "destination_code", "destination"]].merge(per_band, on="destination_code", how="left")
+    table = table.assign(_at=table["destination_code"].map({c: i for i, c in enumerate(top["destination_code"])}))
+    table = table.sort_values(["_at", "band"], key=lambda c: c.map(order) if c.name == "band" else c)
+    return table.drop(columns="_at").reset_index(drop=True)
+
+
+def destinations_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The top destinations as the page lists them: one row each, the count that ranks them first."""
+    counts = table.pivot_table(
+        index="destination_code", columns="band", values="licences", aggfunc="sum", observed=True
+    )
+    firsts = table.drop_duplicates("destination_code").set_index("destination_code")
+    sums = table.groupby("destination_code").agg(
+        value=("value", lambda v: v.sum(min_count=1)), is_value_lower_bound=("is_value_lower_bound", "any")
+    )
+    at = firsts.index
+    return pd.DataFrame(
+        {
+            "rank": firsts["rank"],
+            "destination": firsts["destination"],
+            "licences High or above": counts.reindex(index=at, columns=list(HIGH)).fillna(0).sum(axis=1).astype(int),
+            "all licences": counts.reindex(at).fillna(0).sum(axis=1).astype(int),
+            "not placed in one band": counts.reindex(index=at, columns=[INDETERMINATE])
+            .fillna(0)
+            .sum(axis=1)
+            .astype(int),
+            "value": sums["value"].reindex(at),
+            "is_value_lower_bound": sums["is_value_lower_bound"].reindex(at),
+            "currency": firsts["currency"],
+        }
+    ).reset_index(drop=True)
+
+
+def network_starts(scored: pd.DataFrame, entities: pd.DataFrame, state: str) -> dict[str, str]:
+    """The entities a licensing state's vendor network grows from, each with why: a curated entity named as the
+    exporter of one of its licences ('exporter'), and, in a state the founding letter went to, the vendor the
+    letter was about ('founding_letter')."""
+    parties = network.match_parties(scored, entities)
+    starts = {e: "exporter" for e in sorted(parties.loc[parties["party_role"].eq("exporter"), "entity_id"].dropna())}
+    if state in founding.STATES and founding.VENDOR in set(entities["entity_id"]):
+        starts.setdefault(founding.VENDOR, "founding_letter")
+    return starts
+
+
+def vendor_network(scored: pd.DataFrame, entities: pd.DataFrame, relations: pd.DataFrame, state: str) -> pd.DataFrame:
+    """Every curated relation among the companies and investors linked at any time to the state's exporters (see
+    network_starts), one row each as reported: who, which relation, to whom, when, and its sources."""
+    starts = network_starts(scored, entities, state)
+    graph = network.build_graph(entities, relations)
+    linked = graph.to_undirected(as_view=True)
+    members = set().union(*(nx.node_connected_component(linked, e) for e in starts))
+    names = dict(graph.nodes(data="name"))
+    rows = [
+        {
+            "from_entity": subject,
+            "from_name": names[subject],
+            "from_role": starts.get(subject, ""),
+            "relation": kind,
+            "to_entity": obj,
+            "to_name": names[obj],
+            "to_role": starts.get(obj, ""),
+            "period": network.relation_label(relation).removeprefix(f"{kind} "),
+            "source_urls": relation["source_urls"],
+        }
+        for subject, obj, kind, relation in graph.subgraph(members).edges(keys=True, data=True)
+    ]
+    return pd.DataFrame(rows, columns=NETWORK_COLUMNS).sort_values(
+        ["from_entity", "relation", "to_entity"], ignore_index=True
+    )
+
+
+def network_source(table: pd.DataFrame) -> str:
+    """The network chart's own source line: where its relations were reported (the CSV has every address)."""
+    urls = table["source_urls"].str.split(";").explode().str.strip()
+    hosts = urls[urls.ne("")].map(lambda u: urlparse(u).netloc.removeprefix("www."))
+    counts = hosts.value_counts()
+    top = sorted(counts.index, key=lambda h: (-counts[h], h))[:4]
+    more = " and others" if len(counts) > len(top) else ""
+    return (
+        f"companies, investors and relations curated from public reporting ({', '.join(top)}{more}; each "
+        f"relation's sources in the chart's CSV). Analysis: exportrisk {__version__}."
+    )
 
 
 # --- destination role ---
@@ -1047,7 +1237,7 @@ def build_report(data: ReportData, spec: ReportSpec) -> Report:
     scored = scored_lines(select_lines(data.licences, spec), data.score_lines)
     units = licence_units(scored)
     if spec.role == "licensing":
-        sections = licensing_sections(scored, units, data)
+        sections = licensing_sections(scored, units, data, spec)
         if spec.country_code in founding.STATES:
             sections.append(founding_section(scored, spec.country_code))
         title = f"Export licences decided by {spec.country_name}"
