@@ -819,6 +819,10 @@ def network_starts(scored: pd.DataFrame, entities: pd.DataFrame, state: str) -> 
     return starts
 
 
+def _or_empty(values: object) -> list[str]:
+    return list(values) if isinstance(values, list | tuple) else []
+
+
 def vendor_network(scored: pd.DataFrame, entities: pd.DataFrame, relations: pd.DataFrame, state: str) -> pd.DataFrame:
     """Every curated relation among the companies and investors linked at any time to the state's exporters (see
     network_starts), one row each as reported: who, which relation, to whom, when, and its sources."""
@@ -837,7 +841,7 @@ def vendor_network(scored: pd.DataFrame, entities: pd.DataFrame, relations: pd.D
             "to_name": names[obj],
             "to_role": starts.get(obj, ""),
             "period": network.relation_label(relation).removeprefix(f"{kind} "),
-            "source_urls": relation["source_urls"],
+            "source_urls": "; ".join(_or_empty(relation["source_urls"])),  # a list column, read as a CSV shows it
         }
         for subject, obj, kind, relation in graph.subgraph(members).edges(keys=True, data=True)
     ]
