@@ -2,7 +2,11 @@
 
 import contextlib
 import io
+import os
 import shutil
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from exportrisk.ingest.fetch import fetch_all
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[1]
+EDITABLE = ("exportrisk", "__editable__", "_exportrisk")  # the checkout's own install, left out of a new environment
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -75,3 +80,46 @@ def caat_project(tmp_path_factory: pytest.TempPathFactory, shared_datasets: Path
     """The UK source alone, fetched from the mirror and cleaned once for the session."""
     root = make_project(tmp_path_factory.mktemp("caat"), ["caat-uk"], shared_datasets)
     return root, clean(root / "data" / "raw", root / "data" / "processed")
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment holding the wheel built from the checkout, once for the session: its bin folder.
+
+    The wheel is built from a copy of the checkout (so no build files land in it). The environment's other
+    packages are the locked versions this test runs with, hard-linked (seconds, offline), never the checkout's
+    editable install; pip then installs the wheel without an index, so its declared dependency ranges must
+    accept them. Tests use it read-only: projects live in their own folders.
+    """
+    base = tmp_path_factory.mktemp("wheel")
+    source = base / "src"
+    shutil.copytree(
+        REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", "data", "reports", "build", "dist", "*.egg-info")
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", base / "dist", source],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
+    here = Path(sysconfig.get_paths()["purelib"])
+    for entry in here.iterdir():
+        if not entry.name.startswith(EDITABLE) and entry.name != "__pycache__":
+            if entry.is_dir():
+                shutil.copytree(entry, site / entry.name, copy_function=os.link, dirs_exist_ok=True)
+            else:
+                os.link(entry, site / entry.name)
+    # what those packages installed beside the libraries: nbconvert's HTML templates, the kernel spec
+    shutil.copytree(Path(sys.prefix) / "share" / "jupyter", venv / "share" / "jupyter", copy_function=os.link)
+    wheel = next((base / "dist").glob("exportrisk-*.whl"))
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-build-isolation", wheel],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stderr
+    return venv / "bin"

@@ -1,20 +1,16 @@
 """Installed without -e, the package takes a researcher's own indicator and licence source from the project folder.
 
-The package is installed with pip (not editable) into a fresh virtual environment; its dependencies come from the
-test environment through a path file, so nothing is downloaded but the build backend. The project lives outside the
-checkout and carries its own metadata/ (registry rows, an indicator spec, a licence mapping, country names); no file
-of the installed package changes.
+The package is the session's wheel in a fresh virtual environment (conftest.installed_wheel, built once and shared
+with tests/test_wheel.py). The project lives outside the checkout and carries its own metadata/ (registry rows, an
+indicator spec, a licence mapping, country names); no file of the installed package changes.
 """
 
 import hashlib
 import shutil
 import subprocess
-import sysconfig
-import venv
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 RSF = Path(__file__).parent / "fixtures" / "indicator_rsf"
@@ -54,30 +50,6 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh environment with the package installed from the checkout as a wheel; returns its bin folder."""
-    env = tmp_path_factory.mktemp("venv")
-    venv.create(env, with_pip=True)
-    python = env / "bin" / "python"
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    # the dependencies of the test environment, after the fresh environment's own packages
-    Path(site, "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    build = tmp_path_factory.mktemp("build")
-    shutil.copytree(
-        REPO, build / "src", ignore=shutil.ignore_patterns(".venv", ".git", "data", "reports", "*.egg-info")
-    )
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", str(build / "src")], check=True, capture_output=True
-    )
-    return env / "bin"
-
-
 def run(bin_dir: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [bin_dir / "exportrisk", *args],
@@ -89,8 +61,9 @@ def run(bin_dir: Path, project: Path, *args: str) -> subprocess.CompletedProcess
 
 
 def test_a_project_adds_an_indicator_and_a_licence_source_without_touching_the_package(
-    installed: Path, tmp_path: Path
+    installed_wheel: Path, tmp_path: Path
 ) -> None:
+    installed = installed_wheel
     where = subprocess.run(
         [installed / "python", "-c", "import exportrisk, pathlib; print(pathlib.Path(exportrisk.__file__).parent)"],
         cwd=tmp_path,  # not the checkout, whose exportrisk/ would shadow the installed one
@@ -135,12 +108,12 @@ def test_a_project_adds_an_indicator_and_a_licence_source_without_touching_the_p
     assert tree_digest(package) == before  # no file of the installed package changed
 
 
-def test_a_project_source_named_like_a_package_source_is_refused(installed: Path, tmp_path: Path) -> None:
+def test_a_project_source_named_like_a_package_source_is_refused(installed_wheel: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "metadata").mkdir(parents=True)
     clash = REGISTRY.replace("my-licences:", "pts:")
     (project / "metadata" / "sources.yaml").write_text(clash, encoding="utf-8")
-    result = run(installed, project, "clean")
+    result = run(installed_wheel, project, "clean")
     assert result.returncode == 2
     assert result.stderr == (
         f"error: {project / 'metadata' / 'sources.yaml'}, row 2: source 'pts' is also in the package's registry: "

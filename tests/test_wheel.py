@@ -6,8 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,6 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
-EDITABLE = ("exportrisk", "__editable__", "_exportrisk")  # the checkout's own install, left out of the new environment
 
 
 def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, code: int = 0) -> str:
@@ -24,35 +21,10 @@ def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new virtual environment holding the wheel built from the checkout, and the bin folder of that environment.
-
-    Its other packages are the locked versions this test runs with, hard-linked (so it takes seconds, offline),
-    never the checkout's editable install; pip then installs the wheel without an index, so the wheel's declared
-    dependency ranges must accept them.
-    """
-    base = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", base / "dist", REPO)
-    wheel = next((base / "dist").glob("exportrisk-*.whl"))
-    venv = base / "venv"
-    run(sys.executable, "-m", "venv", "--without-pip", venv)
-    site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
-    here = Path(sysconfig.get_paths()["purelib"])
-    for entry in here.iterdir():
-        if not entry.name.startswith(EDITABLE) and entry.name != "__pycache__":
-            if entry.is_dir():
-                shutil.copytree(entry, site / entry.name, copy_function=os.link, dirs_exist_ok=True)
-            else:
-                os.link(entry, site / entry.name)
-    # what those packages installed beside the libraries: nbconvert's HTML templates, the kernel spec
-    shutil.copytree(Path(sys.prefix) / "share" / "jupyter", venv / "share" / "jupyter", copy_function=os.link)
-    python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--no-index", "--no-build-isolation", wheel)
-    return venv / "bin"
-
-
-def test_the_wheel_builds_a_project_outside_the_checkout_and_renders_a_report(installed, shared_datasets, tmp_path):
+def test_the_wheel_builds_a_project_outside_the_checkout_and_renders_a_report(
+    installed_wheel, shared_datasets, tmp_path
+):
+    installed = installed_wheel
     mirror, project = tmp_path / "mirror", tmp_path / "my project"
     for source in ("pts", "freedomhouse"):  # the indices; the licences are the curated ones the package ships
         shutil.copytree(shared_datasets / source, mirror / source)
