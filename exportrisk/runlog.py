@@ -33,7 +33,7 @@ LOG_BYTES, LOG_KEEP = 10_000_000, 5  # rotated at 10 MB, five old logs kept: a n
 
 
 class UTCFormatter(logging.Formatter):
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")

@@ -163,7 +163,8 @@ def unread_folders(raw_dir: Path) -> list[str]:
     ]
 
 
-STEPS: list[Callable[[Path, pd.Timestamp], StepResult]] = [
+# The cleaning steps, each turning its sources in data/raw/ into tables (pipeline.STEPS is the whole pipeline).
+CLEANERS: list[Callable[[Path, pd.Timestamp], StepResult]] = [
     clean_licences,
     indicators.clean_indicators,
     evidence.clean_evidence,
@@ -215,7 +216,7 @@ def clean(raw_dir: Path, processed_dir: Path, today: dt.date | None = None) -> C
     raw_rows: dict[str, int] = {}
     why: dict[str, str] = {}
     skipped: list[str] = []
-    for step in STEPS:
+    for step in CLEANERS:
         result = step(raw_dir, today_ts)
         tables.update(result.tables)
         rejects += result.rejects

@@ -108,7 +108,8 @@ def _decide(table: pd.DataFrame) -> pd.DataFrame:
         (~dmy_early & mdy_early, "DMY", "expiry_after_decision"),
         (dmy_early & ~mdy_early, "MDY", "expiry_after_decision"),
     ]
-    table["order"] = pd.Series(np.select([r[0] for r in rules], [r[1] for r in rules], None), dtype="string")
+    orders = np.array([r[1] for r in rules], dtype=object)  # a code, or None: undecided
+    table["order"] = pd.Series(np.select([r[0] for r in rules], orders, np.array(None)), dtype="string")
     table["decided_by"] = pd.Series(np.select([r[0] for r in rules], [r[2] for r in rules], "undecided"))
     by_layout = table["order"].groupby(table["layout"])
     before, after = by_layout.ffill(), by_layout.bfill()

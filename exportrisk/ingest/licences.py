@@ -71,8 +71,8 @@ def explode_destinations(
     mark(staged, staged.index.isin(unknown), "unknown_country", column, message)
     if "transit_raw" in staged:
         transit = staged["transit_raw"].astype("string").str.strip().replace("", pd.NA)
-        entries = {t: mapping.get(countries.normalise(t)) for t in transit.dropna().unique()}
-        codes = transit.map(lambda t: entries[t].country_code if isinstance(t, str) and entries[t] else None)
+        found = {t: mapping.get(countries.normalise(t)) for t in transit.dropna().unique()}
+        codes = transit.map({t: e.country_code for t, e in found.items() if e is not None})
         bad = transit.notna() & codes.isna()
         mark(staged, bad, "unknown_country", "transit", "unknown transit country " + quote(transit) + hint)
         staged["transit_direct"] = codes

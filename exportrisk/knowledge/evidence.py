@@ -55,13 +55,11 @@ def check_categories(staged: pd.DataFrame, allowed: dict[str, tuple[str, ...]], 
     """Reject rows whose value is not one of a column's declared categories."""
     for col, values in allowed.items():
         bad = staged[col].notna() & ~staged[col].isin(values)
-        mark(
-            staged,
-            bad,
-            "unknown_category",
-            columns.get(col, col),
-            lambda idx, c=col, v=values: f"{c} " + quote(staged.loc[idx, c]) + f" is not one of: {', '.join(v)}",
-        )
+
+        def not_one_of(idx: pd.Index, c: str = col, v: tuple[str, ...] = values) -> pd.Series:
+            return f"{c} " + quote(staged.loc[idx, c]) + f" is not one of: {', '.join(v)}"
+
+        mark(staged, bad, "unknown_category", columns.get(col, col), not_one_of)
 
 
 def check_duplicates(staged: pd.DataFrame, key: list[str], message: str) -> None:
@@ -253,13 +251,11 @@ def finalise_relations(part: Staged, entity_ids: pd.Series) -> tuple[pd.DataFram
     check_required(staged, labels, columns)
     check_categories(staged, {"relation_kind": RELATION_KINDS, "confidence": CONFIDENCE_TYPES}, columns)
     for end in ("subject_entity_id", "object_entity_id"):
-        mark(
-            staged,
-            ~staged[end].isin(entity_ids),
-            "unknown_entity",
-            columns.get(end),
-            lambda idx, e=end: "entity " + quote(staged.loc[idx, e]) + " is not a (kept) row of entities.csv",
-        )
+
+        def unknown(idx: pd.Index, e: str = end) -> pd.Series:
+            return "entity " + quote(staged.loc[idx, e]) + " is not a (kept) row of entities.csv"
+
+        mark(staged, ~staged[end].isin(entity_ids), "unknown_entity", columns.get(end), unknown)
     subject, obj = staged["subject_entity_id"], staged["object_entity_id"]
     mark(staged, subject.eq(obj), "inconsistent_values", columns.get("object_entity_id"), "an entity related to itself")
     partial_dates(staged, "start_date", columns)

@@ -12,6 +12,7 @@ value only from the day it became public (a recorded release date, or a document
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -105,8 +106,9 @@ class RawCells:
     malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["source_row", "message", "text"]))
 
 
-def checked_keys(obj: object, allowed: set[str], where: str, path: Path, required: set[str] | None = None) -> dict:
-    """A YAML mapping with only known keys and all required ones: a typo must stop the run, not drop a column."""
+def spec_mapping(obj: object, allowed: set[str], where: str, path: Path, required: set[str] | None = None) -> dict:
+    """A YAML mapping of a spec or config with only known keys and all required ones: a typo must stop the run,
+    not drop a column. (Mappings of sources, which report lines, use exportrisk.ingest.mapping.checked_keys.)"""
     if not isinstance(obj, dict):
         raise InputError(path, f"{where} must be a mapping")
     unknown = sorted(set(obj) - allowed)
@@ -119,16 +121,17 @@ def checked_keys(obj: object, allowed: set[str], where: str, path: Path, require
 
 
 def _file_spec(entry: object, where: str, path: Path, indicators: dict[str, Indicator]) -> FileSpec:
-    fs = FileSpec(**checked_keys(entry, {f.name for f in fields(FileSpec)}, where, path, {"file", "values"}))
+    entry = spec_mapping(entry, {f.name for f in fields(FileSpec)}, where, path, {"file", "values"})
+    fs = FileSpec(**entry)
     if fs.layout not in LAYOUTS:
         raise InputError(path, f"{where}: unknown layout {fs.layout!r} (known: {', '.join(LAYOUTS)})")
     undeclared = sorted(set(fs.values) - set(indicators))
     if undeclared:
         raise InputError(path, f"{where} reads undeclared indicator {undeclared[0]!r}")
     if fs.layout == "long":
-        checked_keys(entry, set(entry), where, path, {"country", "year", "edition"})
-        checked_keys(fs.year, {"column", "offset"}, f"{where}.year", path, {"column"})
-        if len(checked_keys(fs.edition, {"column", "value"}, f"{where}.edition", path, set())) != 1:
+        spec_mapping(entry, set(entry), where, path, {"country", "year", "edition"})
+        spec_mapping(fs.year, {"column", "offset"}, f"{where}.year", path, {"column"})
+        if len(spec_mapping(fs.edition, {"column", "value"}, f"{where}.edition", path, set())) != 1:
             raise InputError(path, f"{where}.edition needs either 'column' or 'value'")
     return replace(fs, sheets=tuple(fs.sheets))
 
@@ -141,18 +144,18 @@ def load_spec(path: Path, source: str) -> IndicatorSpec:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(path, f"not valid YAML: {exc}") from None
-    doc = checked_keys(
+    doc = spec_mapping(
         doc, {"indicators", "missing", "published", "files"}, "the mapping", path, {"indicators", "files"}
     )
     indicators = {}
     for code, entry in doc["indicators"].items():
         needed = {"title", "scale", "higher_is_worse"}
-        e = checked_keys(entry, {*needed, "labels"}, f"indicator {code!r}", path, needed)
+        e = spec_mapping(entry, {*needed, "labels"}, f"indicator {code!r}", path, needed)
         low, high = e["scale"]
         labels = {str(k): float(v) for k, v in (e.get("labels") or {}).items()}
         indicators[code] = Indicator(code, e["title"], float(low), float(high), bool(e["higher_is_worse"]), labels)
-    published = checked_keys(doc.get("published"), {"lag"}, "published", path)
-    lag = checked_keys(published["lag"], {"years_after", "month", "day"}, "published.lag", path)
+    published = spec_mapping(doc.get("published"), {"lag"}, "published", path)
+    lag = spec_mapping(published["lag"], {"years_after", "month", "day"}, "published.lag", path)
     files = [_file_spec(entry, f"files[{i}]", path, indicators) for i, entry in enumerate(doc["files"])]
     missing = {str(k): str(v) for k, v in (doc.get("missing") or {}).items()}
     return IndicatorSpec(source, indicators, missing, (lag["years_after"], lag["month"], lag["day"]), tuple(files))
@@ -254,7 +257,7 @@ def read_values(cells: pd.DataFrame, spec: IndicatorSpec, split_worse: bool) -> 
     for code, indicator in spec.indicators.items():
         rows = cells["indicator_code"] == code
         if rows.any():
-            read = per_unique(text[rows], lambda t, ind=indicator: read_number(t, ind, split_worse))
+            read = per_unique(text[rows], functools.partial(read_number, indicator=indicator, split_worse=split_worse))
             value[rows] = read.astype("Float64")
     return value
 

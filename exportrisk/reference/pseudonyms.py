@@ -64,8 +64,8 @@ def pseudonymise(names: pd.Series, key: bytes) -> pd.Series:
 # ("Al Jazeera #12", "Staff of Princess ...", "Saudi activist #1"), reviewed against every entry of the Pegasus
 # victim database. Words of country names are never treated as names either (a report on El Salvador must be
 # able to say so). Every other word of four letters or more is part of a name.
-ORGANISATIONS_AND_KINDS = ("activist", "amnesty", "bchr", "bint", "binti", "giei", "individual", "international")
-ORGANISATIONS_AND_KINDS += ("jazeera", "phone", "staff", "wefaq", "wife")
+ORGANISATIONS_AND_KINDS = frozenset(("activist", "amnesty", "bchr", "bint", "binti", "giei", "individual"))
+ORGANISATIONS_AND_KINDS |= {"international", "jazeera", "phone", "staff", "wefaq", "wife"}
 # Titles name nobody alone, but a title with the word after it does ("Princess H...", "Mr. X").
 TITLES = frozenset(("bishop", "dr", "emir", "father", "king", "lady", "lord", "mr", "mrs", "ms", "prince"))
 TITLES |= {"princess", "queen", "sheikh", "sheikha", "sir"}
@@ -89,7 +89,7 @@ def name_pattern(names: pd.Series) -> re.Pattern[str]:
     but not 'perezoso': a surname in a URL or a first name with its title identifies a person too.
     """
     alternatives: set[str] = set()
-    not_names = country_words() | set(ORGANISATIONS_AND_KINDS) | TITLES
+    not_names = country_words() | ORGANISATIONS_AND_KINDS | TITLES
     for name in names.dropna().unique():
         words = re.findall(r"[^\W\d_]+", fold(name))
         for i, word in enumerate(words):

@@ -17,7 +17,7 @@ import yaml
 
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
-from exportrisk.knowledge.indicators import checked_keys, indicator_specs
+from exportrisk.knowledge.indicators import indicator_specs, spec_mapping
 from exportrisk.reference.controlcodes import classify_code
 from exportrisk.schema import (
     BANDS,
@@ -178,7 +178,7 @@ def _typed(kind: typing.Any, value: typing.Any, where: str, path: Path) -> objec
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         fields = dataclasses.fields(kind)
         required = {f.name for f in fields if f.default is dataclasses.MISSING}
-        mapping = checked_keys(value, {f.name for f in fields}, where or "the file", path, required)
+        mapping = spec_mapping(value, {f.name for f in fields}, where or "the file", path, required)
         hints = typing.get_type_hints(kind)
         return kind(**{k: _typed(hints[k], v, f"{where}.{k}" if where else k, path) for k, v in mapping.items()})
     if origin is dict:

@@ -48,7 +48,7 @@ def onward_codes(folder: Path) -> pd.Series:
             row=int(row["source_row"]),
             column="destination",
         )
-    table["code"] = table["destination"].map(lambda n: entries[n].country_code)
+    table["code"] = table["destination"].map({n: e.country_code for n, e in entries.items() if e is not None})
     return _by_licence(table.dropna(subset=["code"]), "code")
 
 

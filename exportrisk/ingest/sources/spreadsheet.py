@@ -237,7 +237,7 @@ def stage_file(folder: Path, name: str, spec: SourceSpec) -> Staged:
                 raise InputError(path, message, row=spec.header_row, column=named)
     lineage = source_file(folder, name) + (f"#{spec.sheet}" if spec.sheet_in_lineage and spec.sheet else "")
     rows = canonical_rows(raw, native, spec, folder.name, lineage, path)
-    columns = {canonical: col.column or col.year for canonical, col in spec.columns.items() if col.column or col.year}
+    columns = {canonical: named for canonical, col in spec.columns.items() if (named := col.column or col.year)}
     return Staged(lineage, rows, raw, columns, malformed, counted)
 
 
