@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from exportrisk import listcols
-from exportrisk.ingest.parse import from_parts, parse_dates, per_unique
+from exportrisk.ingest.parse import from_parts, parse_dates
 from exportrisk.ingest.rejects import check_required, mark, quote, rejects_from
 from exportrisk.ingest.sources import (
     Staged,
@@ -127,13 +127,8 @@ def country_lines(staged: pd.DataFrame, names: countries.CountryMapping, column:
     operator = staged["country_role"].reindex(resolved.index).eq("operator")
     single = resolved["destination_type"].eq("country")
     unknown = resolved.index[resolved["destination_type"].isna() | (~single & ~operator)]
-    mark(
-        staged,
-        staged.index.isin(unknown),
-        "unknown_country",
-        column,
-        lambda idx: "unknown country " + quote(staged.loc[idx, "country_raw"]) + f": add it to {names.origin}",
-    )
+    message = countries.unknown_country(staged["country_raw"], names.origin)
+    mark(staged, staged.index.isin(unknown), "unknown_country", column, message)
     kept = staged.index[staged["reject_reason"].isna()]
     found = resolved.loc[~resolved.index.isin(unknown), ["destination_country_code"]]
     lines = pd.DataFrame(index=kept).join(found, how="left").rename_axis("row").reset_index()
@@ -223,15 +218,10 @@ def finalise_entities(part: Staged, names: countries.CountryMapping) -> tuple[pd
         columns.get("entity_id"),
         lambda idx: "entity id " + quote(ids[idx]) + " is not lower-case words joined by '-'",
     )
-    entry = per_unique(staged["country_raw"], lambda n: names.entries.get(countries.normalise(n)))
-    staged["country_code"] = entry.map(lambda e: e.country_code if e else None).astype("string")
-    mark(
-        staged,
-        staged["country_raw"].notna() & staged["country_code"].isna(),
-        "unknown_country",
-        columns.get("country_raw"),
-        lambda idx: "unknown country " + quote(staged.loc[idx, "country_raw"]) + f": add it to {names.origin}",
-    )
+    staged["country_code"] = countries.lookup(staged["country_raw"], names.entries)["country_code"]
+    unknown = staged["country_raw"].notna() & staged["country_code"].isna()
+    message = countries.unknown_country(staged["country_raw"], names.origin)
+    mark(staged, unknown, "unknown_country", columns.get("country_raw"), message)
     partial_dates(staged, "founded_date", columns)
     partial_dates(staged, "published_date", columns)
     check_duplicates(staged, ["entity_id"], "repeats an earlier entity id")

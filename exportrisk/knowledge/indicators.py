@@ -271,12 +271,10 @@ def stage(raw: RawCells, spec: IndicatorSpec, fs: FileSpec, releases: pd.DataFra
     out = raw.cells.copy()
     names = out["country_raw"]
     mapping, origin = countries.source_mapping(spec.source)
-    kind = per_unique(names, lambda n: getattr(mapping.get(countries.normalise(n)), "destination_type", None))
-    out["country_code"] = per_unique(
-        names, lambda n: getattr(mapping.get(countries.normalise(n)), "country_code", None)
-    )
+    found = countries.lookup(names, mapping)
+    kind, out["country_code"] = found["destination_type"], found["country_code"]
     out["country_column"] = raw.country_column
-    mark(out, kind.isna(), "unknown_country", None, "unknown country " + quote(names) + f": add it to {origin}")
+    mark(out, kind.isna(), "unknown_country", None, countries.unknown_country(names, origin))
     message = quote(names) + " is mapped as " + kind + f" in {origin}: a territory or entity, not a state"
     mark(out, kind.ne("country"), "not_a_country", None, message)
 

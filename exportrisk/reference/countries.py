@@ -20,6 +20,8 @@ import pycountry
 from exportrisk.config import METADATA_DIR
 from exportrisk.errors import InputError
 from exportrisk.ingest import registry
+from exportrisk.ingest.parse import per_unique
+from exportrisk.ingest.rejects import quote
 
 COUNTRY_DIR = METADATA_DIR / "countries"
 # Codes ISO leaves to users that sources need: Kosovo (as the EU and World Bank use it).
@@ -128,6 +130,30 @@ def source_mapping(source: str) -> CountryMapping:
     """The committed mapping of a registry source; new names go to the package's file, or the project's for its own."""
     base = "metadata" if registry.is_project_source(source) else "exportrisk/metadata"
     return CountryMapping(load_mapping(source), f"{base}/countries/{source}.csv")
+
+
+def lookup(names: pd.Series, entries: dict[str, Entry]) -> pd.DataFrame:
+    """Each name's country_code and destination_type through a mapping's entries, once per distinct name; both
+    null for a name the mapping does not hold (never guessed: see unknown_country)."""
+    found = per_unique(names, lambda n: entries.get(normalise(n)))
+    return pd.DataFrame(
+        {
+            "country_code": found.map(lambda e: e.country_code if e else None).astype("string"),
+            "destination_type": found.map(lambda e: e.destination_type if e else None).astype("string"),
+        },
+        index=names.index,
+    )
+
+
+def unknown_country(names: pd.Series, origin: str) -> pd.Series:
+    """The reject message for names no mapping holds: the name as published, and the file to add it to."""
+    return "unknown country " + quote(names) + f": add it to {origin}"
+
+
+def alpha3(alpha2: pd.Series) -> pd.Series:
+    """ISO 3166 alpha-2 codes (any case, spaces around) as alpha-3; null where ISO has no such code."""
+    codes = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
+    return alpha2.str.strip().str.upper().map(codes, na_action="ignore").astype("string")
 
 
 def split_destination(raw: str, mapping: dict[str, Entry]) -> tuple[list[Entry], Entry | None] | None:

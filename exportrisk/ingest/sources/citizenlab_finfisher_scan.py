@@ -17,7 +17,6 @@ server); otherwise from the file's date.
 from pathlib import Path
 
 import pandas as pd
-import pycountry
 
 from exportrisk.ingest.rejects import mark
 from exportrisk.ingest.sources import Staged, read_source_csv, source_file
@@ -49,20 +48,13 @@ COLUMNS = {
 }
 
 
-def _alpha3(alpha2: pd.Series) -> pd.Series:
-    """ISO 3166 alpha-2 codes as alpha-3 (null where unknown)."""
-    lookup = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
-    return alpha2.str.strip().str.upper().map(lookup).astype("string")
-
-
 def stage(folder: Path) -> Staged:
     """The servers as customer evidence rows, one kept per customer guess, dated as the module says."""
     raw, malformed = read_source_csv(folder, FILE, ["Geolocation", "Customer Guess", "Month First Seen"])
     guess = raw["Customer Guess"].str.strip().replace("", pd.NA)
     key = guess.map(countries.normalise, na_action="ignore").astype("string")
-    names = countries.source_mapping(NAME).entries
-    code = key.map(lambda k: names[k].country_code if k in names else None, na_action="ignore").astype("string")
-    hosted_at_home = code.notna() & code.eq(_alpha3(raw["Geolocation"]))
+    code = countries.lookup(guess, countries.source_mapping(NAME).entries)["country_code"]
+    hosted_at_home = code.notna() & code.eq(countries.alpha3(raw["Geolocation"]))
     report_day = pd.Series(pd.NA, index=raw.index, dtype="string")
     for day, (_, listed) in REPORTS.items():
         report_day = report_day.fillna(

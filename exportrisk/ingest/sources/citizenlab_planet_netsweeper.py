@@ -16,10 +16,10 @@ never early).
 from pathlib import Path
 
 import pandas as pd
-import pycountry
 
 from exportrisk.ingest.rejects import mark
 from exportrisk.ingest.sources import Staged, read_source_csv, source_file
+from exportrisk.reference import countries
 
 NAME = "citizenlab-planet-netsweeper"
 FILE = "installations_found_SUBSET.csv"
@@ -36,8 +36,7 @@ def stage(folder: Path) -> Staged:
     """The installations as customer evidence rows, one kept per country."""
     raw, malformed = read_source_csv(folder, FILE, ["country", "ip"])
     alpha2 = raw["country"].str.strip().str.upper().replace("", pd.NA)
-    lookup = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
-    alpha3 = alpha2.map(lookup, na_action="ignore").astype("string")
+    alpha3 = countries.alpha3(alpha2)
     rows = pd.DataFrame(
         {
             "source": NAME,
