@@ -11,7 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+pytestmark = pytest.mark.slow  # builds the wheel (conftest.installed_wheel): left out of make test-fast
 REPO = Path(__file__).resolve().parents[1]
 RSF = Path(__file__).parent / "fixtures" / "indicator_rsf"
 REGISTRY = """
