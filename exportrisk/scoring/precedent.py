@@ -42,7 +42,8 @@ def public_date(decided: pd.Series, lag_months: int) -> pd.Series:
 def precedents(licences: pd.DataFrame, criteria: tuple[str, ...], lag_months: int) -> pd.DataFrame:
     """The refusals that can be precedents: one row per refused licence, destination and goods family, for
     refusals citing one of ``criteria`` (refusal_criteria lists them), with the day each became public."""
-    refused = licences[licences["outcome"].eq("refused") & licences["destination_country_code"].notna()]
+    read = [*KEY, "licence_id", "control_code", "goods_category", "decision_date", "refusal_criteria"]
+    refused = licences.loc[licences["outcome"].eq("refused") & licences["destination_country_code"].notna(), read]
     refused = refused[listcols.contains(refused["refusal_criteria"], criteria)]
     out = pd.DataFrame(
         {

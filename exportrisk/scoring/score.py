@@ -220,7 +220,8 @@ def score_lines(
     )
     # the precedent depends on the licensing state, destination, goods and day: once per combination too
     first = first_rows(combo_at)
-    prior = line_precedents(lines.iloc[first], as_of.iloc[first], lines if refusals is None else refusals, cfg)
+    asked = lines[["licensing_country_code", "destination_country_code", "control_code", "goods_category"]]
+    prior = line_precedents(asked.iloc[first], as_of.iloc[first], lines if refusals is None else refusals, cfg)
     combos = combos.assign(precedent_weight=prior["precedent_weight"], precedent_ids=prior["precedent_ids"])
     scored = gather_frame(score_combinations(combos, static, pairs, indicators, evidence, cfg), combo_at)
     reached = scored.pop("reached_date")
