@@ -225,8 +225,9 @@ def graph_at(graph: nx.MultiDiGraph, day: pd.Timestamp) -> nx.Graph:
     return view
 
 
-def _partial_date(date: pd.Timestamp | None, precision: str | None) -> str | None:
-    return None if date is None else date.strftime(PRECISION_FORMATS[precision])
+def _partial_date(date: object, precision: object) -> str | None:
+    """A relation's date as precise as reported (its values are untyped: they come from a graph edge)."""
+    return None if date is None else pd.Timestamp(date).strftime(PRECISION_FORMATS[str(precision)])
 
 
 def relation_label(relation: dict[str, object]) -> str:
