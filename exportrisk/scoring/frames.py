@@ -35,10 +35,14 @@ def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
 
     What depends only on these columns is then computed once per distinct row and gathered back by position.
     """
-    key = np.zeros(len(frame), dtype=np.int64)
+    key, size = np.zeros(len(frame), dtype=np.int64), 1
     for column in frame.columns:
         codes, uniques = pd.factorize(listcols.hashable(frame[column]), use_na_sentinel=True)
-        key, _ = pd.factorize(key * (len(uniques) + 1) + codes + 1)
+        if size * (len(uniques) + 1) >= 2**62:  # renumber only when the combined number could overflow
+            key, seen = pd.factorize(key)
+            size = len(seen)
+        key, size = key * (len(uniques) + 1) + codes + 1, size * (len(uniques) + 1)
+    key, _ = pd.factorize(key)
     return key, frame.iloc[first_rows(key)].reset_index(drop=True)
 
 

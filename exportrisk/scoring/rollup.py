@@ -24,9 +24,9 @@ def summarise(scored: pd.DataFrame, licences: pd.DataFrame, cfg: ScoringConfig) 
         return SCORES.empty()
     codes, _ = pd.factorize(scored["licence_id"])
     score = scored["score"].to_numpy(dtype=float)
-    order = np.lexsort((scored["line_no"].to_numpy(dtype=np.int64), -score, codes))
+    order = np.argsort(codes, kind="stable")  # each licence's lines together, in their order (linear when they are)
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    top = order[starts]
+    top = order[starts + highest_line(score[order], scored["line_no"].to_numpy(dtype=np.int64)[order], starts)]
 
     def highest(column: str) -> np.ndarray:
         return np.maximum.reduceat(scored[column].to_numpy(dtype=float)[order], starts)
@@ -49,3 +49,15 @@ def summarise(scored: pd.DataFrame, licences: pd.DataFrame, cfg: ScoringConfig) 
         outcome=licences["outcome"].iloc[top].reset_index(drop=True),
     )
     return conform(out, SCORES)
+
+
+def highest_line(score: np.ndarray, line_no: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Within each group of rows (group k from starts[k]), the offset of the row with the highest score, ties
+    to the lowest line_no and then to the first: one pass over the rows, no sort."""
+    sizes = np.diff(np.r_[starts, len(score)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    best = score == np.repeat(np.maximum.reduceat(score, starts), sizes)
+    line = np.where(best, line_no, np.iinfo(np.int64).max)
+    chosen = np.flatnonzero(best & (line == np.repeat(np.minimum.reduceat(line, starts), sizes)))
+    first = chosen[np.r_[True, np.diff(group[chosen]) != 0]]
+    return first - starts
