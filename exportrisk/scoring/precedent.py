@@ -91,13 +91,12 @@ def precedent_record(
     age = days.astype("timedelta64[D]").astype(np.int64) / 365.25
     weight = np.where(same, 1.0, other_family) * 0.5 ** (age / half_life_years)
     licence, ids = pd.factorize(found["licence_id"].astype("string"), sort=True)
-    licence = licence[refusal]
     # a licence counted twice (several families) counts once, with its highest weight; rows in licence_id order
-    order = np.lexsort((-weight, licence, row))
-    row, licence, weight = row[order], licence[order], weight[order]
-    once = np.ones(len(row), dtype=bool)
-    once[1:] = (row[1:] != row[:-1]) | (licence[1:] != licence[:-1])
-    row, licence, weight = row[once], licence[once], weight[once]
+    pair = row * max(len(ids), 1) + licence[refusal]
+    by_pair = np.argsort(pair, kind="stable")
+    once = np.flatnonzero(np.diff(pair[by_pair], prepend=-1) != 0)
+    weight = np.maximum.reduceat(weight[by_pair], once) if len(once) else weight
+    row, licence = np.divmod(pair[by_pair][once], max(len(ids), 1))
     heaviest = np.lexsort((-weight, row))  # summed from the heaviest, as it always was
     total = pd.Series(weight[heaviest]).groupby(row[heaviest]).sum().reindex(range(n), fill_value=0.0)
     return pd.DataFrame(
