@@ -447,6 +447,19 @@ def test_a_licence_is_summarised_by_its_highest_line():
 # --- P: precedent -----------------------------------------------------------------------------------------
 
 
+def test_goods_families_are_control_list_entries_military_national_or_dual_use():
+    codes = pd.Series(["ML1.a", "pl5001", "5A001.f", "5D002", None, None], dtype="string")
+    categories = pd.Series(["military", "military", "dual_use", "dual_use", "military", None], dtype="string")
+    assert precedent.goods_family(codes, categories).tolist() == [
+        "ML1",
+        "PL5001",
+        "5A001",
+        "5D002",
+        "military",
+        "unknown",
+    ]
+
+
 def test_precedent_counts_the_states_own_criterion_2_refusals_public_before_the_day():
     refused = {"outcome": "refused", "refusal_criteria": ["2"]}
     refusals = licences(

@@ -20,13 +20,13 @@ KEY = ["licensing_country_code", "destination_country_code"]
 
 
 def goods_family(control_code: pd.Series, goods_category: pd.Series) -> pd.Series:
-    """Each line's goods family: its military list entry (ML1 ... ML22), its dual-use control entry (five
-    characters, e.g. 5A001), else its goods_category: the "essentially identical" goods of a precedent.
-    Worked out once per distinct (control_code, goods_category)."""
+    """Each line's goods family: its military list entry (ML1 ... ML22, or a UK national one such as PL5001),
+    its dual-use control entry (five characters, e.g. 5A001), else its goods_category: the "essentially
+    identical" goods of a precedent. Worked out once per distinct (control_code, goods_category)."""
     given = pd.DataFrame({"code": control_code, "category": goods_category}).reset_index(drop=True)
     at, distinct = distinct_rows(given)
     code = distinct["code"].astype("string").str.upper()
-    military = code.str.extract(r"^(ML\d+)", expand=False)
+    military = code.str.extract(r"^((?:ML|PL)\d+)", expand=False)
     dual_use = code.str.extract(r"^(\d[A-E]\d{3})", expand=False)
     family = military.fillna(dual_use).fillna(distinct["category"].astype("string")).fillna("unknown")
     return gather_column(family, at).set_axis(control_code.index)
