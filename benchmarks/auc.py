@@ -53,8 +53,9 @@ def compared(scores: pd.DataFrame, licences: pd.DataFrame) -> pd.DataFrame:
     per_licence = uk.groupby("licence_id", observed=True).agg(
         outcome=("outcome", "first"), criteria=("refusal_criteria", "first"), decided=("decision_date", "min")
     )
-    criteria = per_licence["criteria"].fillna("").astype(str).str.split(";")
-    per_licence["refused"] = per_licence["outcome"].eq("refused") & criteria.map(lambda c: "2" in c)
+    # refusal_criteria is a list column (read by pandas as arrays, null where none is given)
+    cited = per_licence["criteria"].map(lambda c: c is not None and "2" in list(c))
+    per_licence["refused"] = per_licence["outcome"].eq("refused") & cited.astype(bool)
     per_licence = per_licence[per_licence["refused"] | per_licence["outcome"].eq("issued")]
     top = uk[["licence_id", "line_no", "goods_category"]].rename(columns={"line_no": "top_line_no"})
     out = per_licence.reset_index().merge(scores[["licence_id", "score", "top_line_no"]], on="licence_id")
