@@ -27,7 +27,9 @@ import multiprocessing.util
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -243,6 +245,20 @@ def published_fingerprint(folder: Path) -> str | None:
     return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") if path.is_file() else None
 
 
+def output_hashes(folder: Path) -> dict[str, str]:
+    """Every file of a report folder (path relative to it -> sha256): recorded in status.json when the report is
+    written, compared before a later run skips it or lists it in the index."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): sha256(p.read_bytes()) for p in paths}
+
+
+def intact(folder: Path, status: dict | None) -> bool:
+    """The published report holds exactly the files its run wrote, unaltered (a report from before hashes were
+    recorded counts as altered: it is rebuilt once)."""
+    files = (status or {}).get("files")
+    return bool(files) and folder.is_dir() and output_hashes(folder) == files
+
+
 def write_provenance(report: reports.Report, out: Path) -> None:
     write_json(reports.provenance(report), out / "provenance.json")
 
@@ -267,6 +283,17 @@ def _forget(kernel_name: str) -> None:
 def _shutdown_kernels() -> None:
     for kernel_name in list(_kernels):
         _forget(kernel_name)
+
+
+def _kill_kernels() -> None:
+    """Kill this process's kernels at once (each leads its own process group) and remove their sockets: for a
+    worker whose parent is gone, with no event loop to shut them down politely."""
+    for km in _kernels.values():
+        process = getattr(km.provisioner, "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(Path(km.ip).parent, ignore_errors=True)
 
 
 def warm_kernel(kernel_name: str = KERNEL) -> AsyncKernelManager:
@@ -343,6 +370,7 @@ class Outcome:
     seconds: float
     error: str | None = None
     unchanged: bool = False  # not run: the published report has the same fingerprint
+    files: dict[str, str] | None = None  # a written report's files (relative path -> sha256), see output_hashes
 
 
 def _one_line(exc: BaseException) -> str:
@@ -482,8 +510,9 @@ def run_report(
         nbformat.write(nb, tmp / "report.ipynb")  # settled by export_html
         add_fingerprints(tmp, template, fingerprint)
         check_no_victim_names(tmp, victim_pattern(data / "raw"))
+        files = output_hashes(tmp)
         publish(tmp, final)
-        return Outcome(spec.key, True, time.perf_counter() - start)
+        return Outcome(spec.key, True, time.perf_counter() - start, files=files)
     except Exception as exc:  # one failing country never stops the batch
         return Outcome(spec.key, False, time.perf_counter() - start, _one_line(exc))
     finally:
@@ -516,8 +545,27 @@ def sizes(specs: list[reports.ReportSpec], data: Path) -> dict[str, int]:
     return counts
 
 
-def _warm_up(template: Path) -> None:
-    """Pool initializer: start this worker's kernel and import the report modules in it, before any report."""
+WATCH_SECONDS = 0.5  # how often a worker checks that the process that started it is still there
+
+
+def _watch_parent(parent: int) -> None:
+    """This worker ends, with its kernel, as soon as ``parent`` (the batch's process) is gone, however it ended:
+    killed by SIGKILL or SIGTERM, it runs no cleanup, and a pool worker would otherwise wait on its queue for
+    ever, its kernel beside it. (A kernel itself exits when its own parent, the worker, goes.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        _kill_kernels()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exportrisk-watch-parent", daemon=True).start()
+
+
+def _warm_up(parent: int) -> None:
+    """Pool initializer: watch the parent, start this worker's kernel and import the report modules in it,
+    before any report."""
+    _watch_parent(parent)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WARM_UP)])
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     papermill.execute_notebook(nb, None, engine_name=ENGINE, kernel_name=KERNEL, progress_bar=False)
@@ -540,13 +588,23 @@ def run_batch(
     """Every report, ``jobs`` at a time with a progress bar (on a terminal, or as ``progress`` says); then
     status.json and index.html are updated. ``template`` defaults to the packaged country_report.ipynb.
 
-    With ``only_changed`` (a scheduled build), a report whose published fingerprint equals its fingerprint now
-    is left as it is: a change in one country's rows reruns only the reports that use them."""
+    With ``only_changed`` (a scheduled build), a report whose published fingerprint equals its fingerprint now,
+    and whose files are still those its run wrote, is left as it is: a change in one country's rows reruns only
+    the reports that use them, and a deleted or altered report is written again. What a killed run left behind
+    goes first (remove_partials)."""
     template = template or reports.TEMPLATE
     if not template.is_file():
         raise InputError(template, "report notebook is missing")
+    remove_partials(reports_dir)
     prints = fingerprints(specs, data, template)
-    same = {s.key for s in specs if only_changed and published_fingerprint(reports_dir / s.key) == prints[s.key]}
+    status = read_status(reports_dir)
+    same = {
+        s.key
+        for s in specs
+        if only_changed
+        and published_fingerprint(reports_dir / s.key) == prints[s.key]
+        and intact(reports_dir / s.key, status.get(s.key))
+    }
     outcomes = [Outcome(key, True, 0.0, unchanged=True) for key in sorted(same)]
     size = sizes(specs, data)
     ordered = sorted((s for s in specs if s.key not in same), key=lambda s: -size.get(s.key, 0))
@@ -558,7 +616,7 @@ def run_batch(
                 bar.update()
         else:
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm_up, initargs=(template,)) as pool:
+            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm_up, initargs=(os.getpid(),)) as pool:
                 futures = [pool.submit(run_report, s, data, reports_dir, template, prints[s.key]) for s in ordered]
                 for future in as_completed(futures):
                     outcomes.append(future.result())
@@ -571,33 +629,61 @@ def run_batch(
 # --- status and index ---
 
 
-def record_status(reports_dir: Path, outcomes: list[Outcome]) -> None:
-    """reports/status.json: the last run of each report, merged with earlier runs' entries."""
+PARTIAL = re.compile(r"\.(?P<code>[A-Z]{3})\.(?P<kind>tmp|old)-.+")  # run_report's and publish's folders
+
+
+def remove_partials(reports_dir: Path) -> None:
+    """Clear what a killed run left in reports/ (the published folder): a report's temporary folder
+    (``.SAU.tmp-*``) goes; a last good report moved aside for its successor (``.SAU.old-<pid>``) goes back if
+    its place is still empty, else goes. Run at the start of a batch, under the project's lock."""
+    for role in reports.ROLES:
+        for path in sorted((reports_dir / role).glob(".*")):
+            found = PARTIAL.fullmatch(path.name)
+            if not found or not path.is_dir():
+                continue
+            final = path.with_name(found["code"])
+            if found["kind"] == "old" and not final.exists():
+                os.replace(path, final)
+            else:
+                shutil.rmtree(path)
+
+
+def read_status(reports_dir: Path) -> dict[str, dict]:
     path = reports_dir / reports.STATUS
-    status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def record_status(reports_dir: Path, outcomes: list[Outcome]) -> None:
+    """reports/status.json: the last run of each report, merged with earlier runs' entries, with the hashes of
+    the files of the report published (a failed or unchanged run keeps the last good report's)."""
+    status = read_status(reports_dir)
     when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for o in outcomes:
-        published = when[:10] if o.ok and not o.unchanged else status.get(o.key, {}).get("published", "")
+        before = status.get(o.key, {})
+        written = o.ok and not o.unchanged
         status[o.key] = {
             "ok": o.ok,
             "error": o.error,
             "seconds": round(o.seconds, 2),
             "unchanged": o.unchanged,
             "finished": when,
-            "published": published,
+            "published": when[:10] if written else before.get("published", ""),
+            "files": o.files if written else before.get("files"),
         }
+    path = reports_dir / reports.STATUS
     write_json(status, path)
     readable(path)
 
 
 def read_reports(reports_dir: Path) -> Iterator[tuple[str, dict | None, dict | None]]:
-    """(key, provenance of the published report or None, last run status or None) for every known report."""
-    path = reports_dir / reports.STATUS
-    status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    published = {p.parent.relative_to(reports_dir).as_posix(): p for p in reports_dir.glob("*/*/provenance.json")}
-    for key in sorted(set(status) | set(published)):
-        record = json.loads(published[key].read_text(encoding="utf-8")) if key in published else None
-        yield key, record, status.get(key)
+    """(key, provenance or None, last run status) for every report status.json knows; the provenance only where
+    the report's folder holds exactly the files its run wrote (see intact). A folder status.json does not know
+    (a temporary one, or one a killed run published before recording it) is not listed."""
+    status = read_status(reports_dir)
+    for key in sorted(status):
+        folder = reports_dir / key
+        valid = intact(folder, status[key])
+        yield key, json.loads((folder / "provenance.json").read_text(encoding="utf-8")) if valid else None, status[key]
 
 
 INDEX_STYLE = (
@@ -619,12 +705,15 @@ def _index_row(key: str, record: dict | None, status: dict | None, figures: list
     """One report's row of the index, and its place: failures first, then by country name."""
     code = key.split("/")[1]
     failed = status is not None and not status["ok"]
+    missing = record is None and not failed
     name = record["report"]["country_name"] if record else code
     shown = {f["figure"]: f["value"] for f in record["headline"]} if record else {}
     cells = [f'<a href="{html.escape(key)}/report.html">{html.escape(name)} ({code})</a>' if record else code]
     if failed:
         kept = "; the last good report is kept" if record else "; no report yet"
         cells.append(f'<span class="failed">FAILED: {html.escape(status["error"] or "")}{kept}</span>')
+    elif missing:
+        cells.append('<span class="failed">MISSING: its files are gone or altered; the next build rebuilds it</span>')
     else:
         cells.append("ok")
     if record:
@@ -633,10 +722,10 @@ def _index_row(key: str, record: dict | None, status: dict | None, figures: list
         cells += ["", ""]
     cells.append(html.escape((status or {}).get("published", "")))
     cells += [html_cell(shown.get(f)) for f in figures]
-    css = ' class="failed-row"' if failed else ""
+    css = ' class="failed-row"' if failed or missing else ""
     search = html.escape(f"{name} {code}".casefold(), quote=True)
     row = f'<tr data-name="{search}"{css}>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-    return (not failed, fold(name), code), row
+    return (not (failed or missing), fold(name), code), row
 
 
 def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
@@ -656,7 +745,9 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
     n_failed = sum(1 for _, _, s in entries if s is not None and not s["ok"])
-    summary = f"{len(entries)} reports, {n_failed} failed in their last run (listed first)."
+    n_missing = sum(1 for _, r, s in entries if r is None and (s is None or s["ok"]))
+    missing = f", {n_missing} missing or altered" if n_missing else ""
+    summary = f"{len(entries)} reports, {n_failed} failed in their last run{missing} (listed first)."
     search = '<input id="filter" type="search" placeholder="Filter by country name or code" aria-label="Filter">'
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>exportrisk country reports</title>"
