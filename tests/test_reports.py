@@ -187,7 +187,7 @@ def test_a_change_in_one_countrys_rows_reruns_only_the_reports_that_use_them(pro
     changed = {o.key: o.unchanged for o in report_runner.run_batch(SPECS, data, out, only_changed=True)}
     assert changed == {"destination/ARE": True, "destination/SAU": False, "licensing/BGR": True, "licensing/CYP": True}
     provenance = json.loads((out / "destination/SAU/provenance.json").read_text(encoding="utf-8"))
-    assert provenance["fingerprint"] == report_runner.fingerprints([SPECS[2]], data, NOTEBOOK)["destination/SAU"]
+    assert provenance["fingerprint"] == report_runner.stamps([SPECS[2]], data, NOTEBOOK)["destination/SAU"].fingerprint
 
 
 def failing_template(folder: Path) -> Path:

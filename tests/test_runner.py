@@ -14,6 +14,7 @@ import psutil
 import pytest
 from bs4 import BeautifulSoup
 
+from exportrisk.ingest.fetch import sha256
 from exportrisk.reporting import runner as report_runner
 from exportrisk.reporting import sections as reports
 from tests.test_api import scored_project
@@ -95,6 +96,11 @@ def test_a_deleted_or_altered_report_file_is_written_again_and_an_intact_one_is_
     good = published(folder)
     status = json.loads((out / reports.STATUS).read_text(encoding="utf-8"))[BGR.key]
     assert first.ok and status["files"] == report_runner.output_hashes(folder) and "report.html" in status["files"]
+    # the provenance names each table the report read, with the sha256 of the file read (a licensing report
+    # reads no indicators)
+    tables = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["tables"]
+    read = [f"processed/{t}.parquet" for t in ("licences", "score_lines", "evidence", "entities", "relations", "aggregates")]
+    assert tables == {name: sha256((data / name).read_bytes()) for name in read}
 
     [again] = report_runner.run_batch([BGR], data, out, only_changed=True)
     assert again.unchanged

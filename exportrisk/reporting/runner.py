@@ -16,11 +16,11 @@ batch, and the batch says at the end which failed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import html
-import io
 import json
 import multiprocessing
 import multiprocessing.util
@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import nbformat
+import numpy as np
 import pandas as pd
 import papermill
 from jupyter_client.client import KernelClient
@@ -52,24 +53,14 @@ from tqdm import tqdm
 from exportrisk import config, listcols
 from exportrisk.errors import InputError
 from exportrisk.ingest.fetch import MANIFEST, sha256
-from exportrisk.ingest.files import atomic_path, write_json
+from exportrisk.ingest.files import atomic_path, read_table, write_json
 from exportrisk.ingest.sources import pegasus_victims, read_source_csv, spreadsheet
 from exportrisk.knowledge.indicators import indicator_specs
 from exportrisk.reference import pseudonyms
 from exportrisk.reference.entities import fold
 from exportrisk.reporting import sections as reports
 from exportrisk.reporting.figures import html_cell
-from exportrisk.schema import (
-    AGGREGATES,
-    ENTITIES,
-    EVIDENCE,
-    INDICATORS,
-    LICENCES,
-    RELATIONS,
-    SCORE_LINES,
-    Table,
-    conform,
-)
+from exportrisk.schema import AGGREGATES, ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS, SCORE_LINES, Table
 
 ENGINE = "exportrisk-warm"
 KERNEL = "python3"
@@ -97,8 +88,7 @@ def output_dir(spec: reports.ReportSpec, value: str | Path | None = None) -> Pat
 
 @functools.lru_cache(maxsize=16)
 def _read_file(path: Path, table: Table, _stamp: tuple[int, int]) -> tuple[pd.DataFrame, str]:
-    data = path.read_bytes()
-    return conform(pd.read_parquet(io.BytesIO(data)), table), sha256(data)
+    return read_table(path, table), sha256(path.read_bytes())
 
 
 def read_cached(path: Path, table: Table) -> tuple[pd.DataFrame, str]:
@@ -110,7 +100,7 @@ def read_cached(path: Path, table: Table) -> tuple[pd.DataFrame, str]:
     if not path.is_file():
         hint = "exportrisk score" if table is SCORE_LINES else "exportrisk clean"
         raise InputError(path, f"table is missing: run `{hint}` first")
-    stat = path.stat()
+    stat = path.stat()  # a garbled table is one line naming it (read_table)
     return _read_file(path, table, (stat.st_mtime_ns, stat.st_size))
 
 
@@ -169,32 +159,50 @@ def source_coverage(digest: str, licences: pd.DataFrame) -> tuple[pd.DataFrame, 
     return _coverage[digest]
 
 
-def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData:
-    """The tables one report needs: its licence lines and their scores, its country's indicators (destination
-    role), the evidence and the entities."""
+@functools.cache
+def empty(table: Table) -> pd.DataFrame:
+    """A table with no rows, made once (conform takes 10 ms): callers never modify it."""
+    return table.empty()
+
+
+def read_whole(data: Path, roles: Iterable[str]) -> tuple[reports.ReportData, dict[str, str]]:
+    """Every table reports in these roles read, whole (indicators for the destination role; aggregates where
+    clean wrote them), and the sha256 of each file as read. Read once per process: see read_cached."""
     processed = data / "processed"
-    tables = {t.name: t for t in (LICENCES, SCORE_LINES, EVIDENCE, ENTITIES, RELATIONS)}
-    if spec.role == "destination":
-        tables[INDICATORS.name] = INDICATORS
-    read = {name: read_cached(processed / f"{name}.parquet", table) for name, table in tables.items()}
-    lines = reports.select_lines(read["licences"][0], spec)
-    score_lines = read["score_lines"][0]
-    partial, ends = source_coverage(read["licences"][1], read["licences"][0])
-    indicators = read.get("indicators", (INDICATORS.empty(), ""))[0]
-    found = processed / f"{AGGREGATES.name}.parquet"
-    aggregates = read_cached(found, AGGREGATES)[0] if found.is_file() else AGGREGATES.empty()
-    return reports.ReportData(
-        licences=lines,
-        score_lines=score_lines[score_lines["licence_id"].isin(lines["licence_id"])],
-        indicators=indicators[indicators["country_code"].eq(spec.country_code).fillna(False).astype(bool)],
+    tables = [LICENCES, SCORE_LINES, EVIDENCE, ENTITIES, RELATIONS]
+    tables += [INDICATORS] if "destination" in roles else []
+    tables += [AGGREGATES] if (processed / f"{AGGREGATES.name}.parquet").is_file() else []
+    read = {t.name: read_cached(processed / f"{t.name}.parquet", t) for t in tables}
+    frames = {name: frame for name, (frame, _) in read.items()}
+    partial, ends = source_coverage(read[LICENCES.name][1], frames[LICENCES.name])
+    whole = reports.ReportData(
+        licences=frames[LICENCES.name],
+        score_lines=frames[SCORE_LINES.name],
+        indicators=frames.get(INDICATORS.name, empty(INDICATORS)),
         indicator_titles=indicator_titles(),
-        evidence=read["evidence"][0],
-        entities=read["entities"][0],
+        evidence=frames[EVIDENCE.name],
+        entities=frames[ENTITIES.name],
         manifests=read_manifests(data / "raw"),
         partial_years=partial,
         source_ends=ends,
-        aggregates=reports.select_lines(aggregates, spec),
-        relations=read["relations"][0],
+        aggregates=frames.get(AGGREGATES.name, empty(AGGREGATES)),
+        relations=frames[RELATIONS.name],
+    )
+    return whole, {f"processed/{name}.parquet": digest for name, (_, digest) in read.items()}
+
+
+def load_report_data(spec: reports.ReportSpec, data: Path) -> reports.ReportData:
+    """The tables one report needs: its licence lines and their scores, its country's indicators (destination
+    role), the evidence and the entities."""
+    whole, _ = read_whole(data, [spec.role])
+    lines = reports.select_lines(whole.licences, spec)
+    indicators = whole.indicators
+    return dataclasses.replace(
+        whole,
+        licences=lines,
+        score_lines=whole.score_lines[whole.score_lines["licence_id"].isin(lines["licence_id"])],
+        indicators=indicators[indicators["country_code"].eq(spec.country_code).fillna(False).astype(bool)],
+        aggregates=reports.select_lines(whole.aggregates, spec),
     )
 
 
@@ -203,11 +211,20 @@ def prepare(spec: reports.ReportSpec, data: str = "", output: str = "") -> tuple
     return reports.build_report(load_report_data(spec, data_dir(data)), spec), output_dir(spec, output)
 
 
-def frame_digest(frame: pd.DataFrame) -> bytes:
-    """sha256 of a table's columns and values, in row order (pandas' stable row hash: the same in any process)."""
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's hash over its values (pandas' stable row hash: the same in any process, whatever other rows
+    the table holds; list columns hashed as text)."""
     keys = frame.assign(**{c: listcols.hashable(frame[c]) for c in frame.columns if listcols.is_list(frame[c])})
-    rows = pd.util.hash_pandas_object(keys, index=False).to_numpy().tobytes()
-    return hashlib.sha256("\0".join(map(str, frame.columns)).encode() + b"\0" + rows).digest()
+    return pd.util.hash_pandas_object(keys, index=False).to_numpy()
+
+
+def rows_digest(columns: Iterable[object], hashes: np.ndarray) -> bytes:
+    return hashlib.sha256("\0".join(map(str, columns)).encode() + b"\0" + hashes.tobytes()).digest()
+
+
+def frame_digest(frame: pd.DataFrame) -> bytes:
+    """sha256 of a table's columns and values, in row order."""
+    return rows_digest(frame.columns, row_hashes(frame))
 
 
 @functools.cache
@@ -221,23 +238,100 @@ def code_digest() -> str:
     return total.hexdigest()
 
 
-def fingerprint(spec: reports.ReportSpec, data: reports.ReportData, template: Path) -> str:
-    """sha256 over exactly what one report uses: its licence lines and their scores, its country's indicators,
-    the evidence it shows or its scores used, the coverage of its sources, the source manifests, the notebook
-    and the package's code. Another country's rows are not in it: changing them leaves this report alone."""
-    own_sources = set(data.licences["source"].astype("string"))
-    coverage = data.partial_years[data.partial_years["source"].isin(own_sources)]
-    ends = {s: str(d) for s, d in sorted(data.source_ends.items()) if s in own_sources}
-    evidence = reports.report_evidence(data.score_lines, data, spec)
-    evidence = evidence.drop_duplicates(["evidence_id", "line_no"]).sort_values(["evidence_id", "line_no"])
-    total = hashlib.sha256(json.dumps([spec.key, spec.period, code_digest(), ends], sort_keys=True).encode())
-    network = (data.entities, data.relations) if spec.role == "licensing" else ()  # its vendor network chart
-    for frame in (data.licences, data.score_lines, data.indicators, evidence, coverage, data.aggregates, *network):
-        total.update(frame_digest(frame))
-    context = {"manifests": data.manifests, "entity_sources": sorted(set(data.entities["source"].astype("string")))}
-    total.update(json.dumps(context, sort_keys=True, default=str).encode())
-    total.update(hashlib.sha256(template.read_bytes()).digest())
-    return total.hexdigest()
+class LineKeys:
+    """What select_lines reads of a table, grouped by country in each role, with each row's position: the
+    positions of the rows a report selects, without copying them or scanning the whole table."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.keys = frame[[*reports.ROLE_COLUMN.values(), "decision_date"]].assign(row=np.arange(len(frame)))
+        roles = reports.ROLE_COLUMN.items()
+        self.groups = {role: self.keys.groupby(column, observed=True).indices for role, column in roles}
+
+    def select(self, spec: reports.ReportSpec) -> np.ndarray:
+        rows = self.groups[spec.role].get(spec.country_code, np.array([], dtype=int))
+        return reports.select_lines(self.keys.iloc[rows], spec)["row"].to_numpy()
+
+
+class Fingerprints:
+    """Reports' fingerprints: sha256 over exactly what one report uses (its licence lines and their scores, its
+    country's indicators, the evidence it shows or its scores used, the coverage of its sources, the source
+    manifests, the notebook and the package's code). Another country's rows are not in it: changing them
+    leaves the report alone.
+
+    For a batch, the tables are read once and each row hashed once; a report's part of a table is the list of
+    its rows' positions, and its digest the hash of their hashes: the same as cutting the rows out and hashing
+    them (frame_digest), without copying any.
+    """
+
+    def __init__(self, data: Path, roles: Iterable[str], template: Path) -> None:
+        whole, self.tables = read_whole(data, roles)
+        self.whole = whole
+        names = ("licences", "score_lines", "indicators", "evidence", "aggregates", "partial_years")
+        self.rows = {name: row_hashes(getattr(whole, name)) for name in names}
+        self.keys = {name: LineKeys(getattr(whole, name)) for name in ("licences", "aggregates")}
+        ids = pd.concat([whole.licences["licence_id"], whole.score_lines["licence_id"]], ignore_index=True)
+        codes = pd.factorize(ids)[0]  # licence ids as integers shared by both tables
+        self.licence_ids, self.score_ids = codes[: len(whole.licences)], codes[len(whole.licences) :]
+        # only the columns report_evidence reads, and line_no: copying whole rows per report is most of the cost
+        self.cited = whole.score_lines[["evidence_ids"]]
+        self.evidence = dataclasses.replace(
+            whole, evidence=whole.evidence[["evidence_id", "line_no", "country_code", "published_date"]]
+        )
+        context = {
+            "manifests": self.whole.manifests,
+            "entity_sources": sorted(set(self.whole.entities["source"].astype("string"))),
+        }
+        self.context = json.dumps(context, sort_keys=True, default=str).encode()
+        self.template = hashlib.sha256(template.read_bytes()).digest()
+        self.network = frame_digest(whole.entities) + frame_digest(whole.relations)  # a licensing report's chart
+
+    def part(self, name: str, positions: np.ndarray) -> bytes:
+        """The digest of a table's rows at these positions, in this order."""
+        return rows_digest(getattr(self.whole, name).columns, self.rows[name][positions])
+
+    def __call__(self, spec: reports.ReportSpec) -> str:
+        whole = self.whole
+        lines = self.keys["licences"].select(spec)
+        scores = np.flatnonzero(np.isin(self.score_ids, self.licence_ids[lines]))
+        country = whole.indicators["country_code"].eq(spec.country_code).fillna(False).to_numpy(bool)
+        indicators = np.flatnonzero(country) if spec.role == "destination" else np.array([], dtype=int)
+        own_sources = set(whole.licences["source"].iloc[lines].astype("string"))
+        coverage = np.flatnonzero(whole.partial_years["source"].isin(own_sources))
+        ends = {s: str(d) for s, d in sorted(whole.source_ends.items()) if s in own_sources}
+        evidence = reports.report_evidence(self.cited.iloc[scores], self.evidence, spec)
+        evidence = evidence.drop_duplicates(["evidence_id", "line_no"]).sort_values(["evidence_id", "line_no"])
+        total = hashlib.sha256(json.dumps([spec.key, spec.period, code_digest(), ends], sort_keys=True).encode())
+        total.update(self.part("licences", lines))
+        total.update(self.part("score_lines", scores))
+        total.update(self.part("indicators", indicators))
+        total.update(self.part("evidence", evidence.index.to_numpy()))  # the whole table's index: 0 to n - 1
+        total.update(self.part("partial_years", coverage))
+        total.update(self.part("aggregates", self.keys["aggregates"].select(spec)))
+        total.update(self.network if spec.role == "licensing" else b"")
+        total.update(self.context)
+        total.update(self.template)
+        return total.hexdigest()
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a batch knows of a report before it runs: its fingerprint and the sha256 of each table it reads
+    (as the batch read them; under the project's lock its kernel reads the same files)."""
+
+    fingerprint: str
+    tables: dict[str, str]
+
+
+def stamps(specs: list[reports.ReportSpec], data: Path, template: Path) -> dict[str, Stamp]:
+    """Each report's stamp, from the tables as they are now."""
+    if not specs:
+        return {}
+    fingerprint = Fingerprints(data, {s.role for s in specs}, template)
+    unread = {"licensing": {f"processed/{INDICATORS.name}.parquet"}, "destination": set()}
+    return {
+        s.key: Stamp(fingerprint(s), {k: v for k, v in fingerprint.tables.items() if k not in unread[s.role]})
+        for s in specs
+    }
 
 
 def published_fingerprint(folder: Path) -> str | None:
@@ -470,18 +564,24 @@ def publish(tmp: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
-def add_fingerprints(folder: Path, template: Path, fingerprint: str) -> None:
-    """provenance.json gets the template's sha256 (the notebook inside the kernel does not know its path) and
-    the report's fingerprint (see fingerprint), by which a later batch knows it need not run again."""
+def add_stamp(folder: Path, template: Path, stamp: Stamp | None) -> None:
+    """provenance.json gets the template's sha256 (the notebook inside the kernel does not know its path), the
+    report's fingerprint, by which a later batch knows it need not run again, and the sha256 of each processed
+    table it read."""
     path = folder / "provenance.json"
     record = json.loads(path.read_text(encoding="utf-8"))
     record["notebook_sha256"] = sha256(template.read_bytes())
-    record["fingerprint"] = fingerprint
+    record["fingerprint"] = stamp.fingerprint if stamp else ""
+    record["tables"] = stamp.tables if stamp else {}
     write_json(record, path)
 
 
 def run_report(
-    spec: reports.ReportSpec, data: Path, reports_dir: Path, template: Path = reports.TEMPLATE, fingerprint: str = ""
+    spec: reports.ReportSpec,
+    data: Path,
+    reports_dir: Path,
+    template: Path = reports.TEMPLATE,
+    stamp: Stamp | None = None,
 ) -> Outcome:
     """Execute, export, check and publish one report; any failure is returned, never raised."""
     start = time.perf_counter()
@@ -508,7 +608,7 @@ def run_report(
         title = json.loads((tmp / "provenance.json").read_text(encoding="utf-8"))["title"]
         (tmp / "report.html").write_text(export_html(nb, title), encoding="utf-8")
         nbformat.write(nb, tmp / "report.ipynb")  # settled by export_html
-        add_fingerprints(tmp, template, fingerprint)
+        add_stamp(tmp, template, stamp)
         check_no_victim_names(tmp, victim_pattern(data / "raw"))
         files = output_hashes(tmp)
         publish(tmp, final)
@@ -571,11 +671,6 @@ def _warm_up(parent: int) -> None:
     papermill.execute_notebook(nb, None, engine_name=ENGINE, kernel_name=KERNEL, progress_bar=False)
 
 
-def fingerprints(specs: list[reports.ReportSpec], data: Path, template: Path) -> dict[str, str]:
-    """Each report's fingerprint, from the tables as they are now."""
-    return {spec.key: fingerprint(spec, load_report_data(spec, data), template) for spec in specs}
-
-
 def run_batch(
     specs: list[reports.ReportSpec],
     data: Path,
@@ -596,13 +691,13 @@ def run_batch(
     if not template.is_file():
         raise InputError(template, "report notebook is missing")
     remove_partials(reports_dir)
-    prints = fingerprints(specs, data, template)
+    prints = stamps(specs, data, template)
     status = read_status(reports_dir)
     same = {
         s.key
         for s in specs
         if only_changed
-        and published_fingerprint(reports_dir / s.key) == prints[s.key]
+        and published_fingerprint(reports_dir / s.key) == prints[s.key].fingerprint
         and intact(reports_dir / s.key, status.get(s.key))
     }
     outcomes = [Outcome(key, True, 0.0, unchanged=True) for key in sorted(same)]
