@@ -31,7 +31,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -717,7 +717,7 @@ def run_batch(
                     outcomes.append(future.result())
                     bar.update()
     record_status(reports_dir, outcomes)
-    write_index(reports_dir)
+    write_index(reports_dir, {o.key for o in outcomes if o.ok})  # just checked or written
     return sorted(outcomes, key=lambda o: o.key)
 
 
@@ -770,14 +770,15 @@ def record_status(reports_dir: Path, outcomes: list[Outcome]) -> None:
     readable(path)
 
 
-def read_reports(reports_dir: Path) -> Iterator[tuple[str, dict | None, dict | None]]:
+def read_reports(reports_dir: Path, checked: Collection[str] = ()) -> Iterator[tuple[str, dict | None, dict | None]]:
     """(key, provenance or None, last run status) for every report status.json knows; the provenance only where
-    the report's folder holds exactly the files its run wrote (see intact). A folder status.json does not know
-    (a temporary one, or one a killed run published before recording it) is not listed."""
+    the report's folder holds exactly the files its run wrote (see intact; ``checked``: reports this process has
+    just written or checked, not hashed again). A folder status.json does not know (a temporary one, or one a
+    killed run published before recording it) is not listed."""
     status = read_status(reports_dir)
     for key in sorted(status):
         folder = reports_dir / key
-        valid = intact(folder, status[key])
+        valid = key in checked or intact(folder, status[key])
         yield key, json.loads((folder / "provenance.json").read_text(encoding="utf-8")) if valid else None, status[key]
 
 
@@ -851,9 +852,9 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
     )
 
 
-def write_index(reports_dir: Path) -> Path:
+def write_index(reports_dir: Path, checked: Collection[str] = ()) -> Path:
     path = reports_dir / reports.INDEX
     with atomic_path(path) as tmp:
-        tmp.write_text(index_html(list(read_reports(reports_dir))), encoding="utf-8")
+        tmp.write_text(index_html(list(read_reports(reports_dir, checked))), encoding="utf-8")
     readable(path)
     return path
