@@ -5,6 +5,7 @@ cannot disagree. Column names follow one grammar: ``*_code`` for codes, ``*_type
 categories, ``is_*`` for booleans, ``*_date`` for dates, ``*_raw`` for a value exactly as published.
 """
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -53,7 +54,7 @@ class Table:
         return [f.name for f in self.fields]
 
     def empty(self) -> pd.DataFrame:
-        return conform(pd.DataFrame({c: [] for c in self.columns}), self)
+        return empty_frame(self).copy()
 
 
 LINEAGE = (
@@ -823,7 +824,15 @@ def to_category(col: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
     return pd.Series(found.set_categories(dtype.categories, ordered=dtype.ordered), index=col.index)
 
 
+@functools.cache
+def empty_frame(table: Table) -> pd.DataFrame:
+    """The table with no rows, built once per table (callers get a copy): every clean builds several."""
+    return conform(pd.DataFrame({c: [] for c in table.columns}), table)
+
+
+@functools.cache
 def pandera_schema(table: Table) -> pandera.DataFrameSchema:
+    """The table's pandera schema, built once per table: validation runs many times a run."""
     columns = {}
     for f in table.fields:
         checks = []

@@ -266,13 +266,24 @@ def test_case(case: str, tmp_path: Path) -> None:
     assert result.reconciliation["reconciled"].all()
 
 
+@pytest.fixture(scope="module")
+def cleaned_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project cleaned once, successfully (cleaned once per module, copied per test)."""
+    root = tmp_path_factory.mktemp("cleaned")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EXPORTRISK_ROOT", str(root))
+        shutil.copytree(CORPUS / "semicolon", root / "data" / "raw" / "baseline")
+        assert cli.main(["clean"]) == 0
+    return root
+
+
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project that has been cleaned once, successfully."""
-    monkeypatch.setenv("EXPORTRISK_ROOT", str(tmp_path))
-    shutil.copytree(CORPUS / "semicolon", tmp_path / "data" / "raw" / "baseline")
-    assert cli.main(["clean"]) == 0
-    return tmp_path
+def project(cleaned_once: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project that has been cleaned once, successfully: a copy of ``cleaned_once``, for each test to change."""
+    root = tmp_path / "project"
+    shutil.copytree(cleaned_once, root, symlinks=True)
+    monkeypatch.setenv("EXPORTRISK_ROOT", str(root))
+    return root
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
