@@ -162,9 +162,12 @@ def test_two_runs_publish_byte_identical_pages_figures_and_tables(project, tmp_p
     for name in ("one", "two"):
         assert report_runner.run_report(spec, project / "data", tmp_path / name).ok
         folder = tmp_path / name / spec.key
-        # the notebook keeps its run's temporary output_dir parameter; everything published from it is the same
-        runs.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*.*") if p.suffix != ".ipynb"})
+        runs.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*.*")})
     assert runs[0] == runs[1] and Path("report.html") in runs[0]
+    # the notebook names its folders as the report sees them: no local path, no temporary folder's random name
+    notebook = runs[0][Path("report.ipynb")].decode()
+    assert str(tmp_path) not in notebook and str(project) not in notebook and ".tmp-" not in notebook
+    assert 'output_dir = \\".\\"' in notebook and 'data_dir = \\"../../' in notebook
 
 
 def test_a_change_in_one_countrys_rows_reruns_only_the_reports_that_use_them(project, tmp_path):

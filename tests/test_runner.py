@@ -80,8 +80,8 @@ def test_killing_a_batch_leaves_none_of_its_workers_or_kernels_running(data, tmp
 
 
 def published(folder: Path) -> dict[str, bytes]:
-    """A report's files; the notebook keeps its run's temporary output_dir parameter, so it is left out."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.*") if p.suffix != ".ipynb"}
+    """A report's files, its notebook included."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.*")}
 
 
 def index_rows(reports_dir: Path) -> dict[str, BeautifulSoup]:

@@ -468,8 +468,7 @@ class Outcome:
 
 
 def _one_line(exc: BaseException) -> str:
-    is_cell = isinstance(exc, PapermillExecutionError)
-    text = f"{exc.ename}: {exc.evalue}" if is_cell else f"{type(exc).__name__}: {exc}"
+    text = f"{exc.ename}: {exc.evalue}" if isinstance(exc, PapermillExecutionError) else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:500]
 
 
@@ -493,6 +492,20 @@ def settle(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for key in PAPERMILL_TIMES:
         nb.metadata.get("papermill", {}).pop(key, None)
     return nb
+
+
+def relocated(nb: nbformat.NotebookNode, paths: dict[str, str], template_name: str) -> nbformat.NotebookNode:
+    """The executed notebook with the folders it ran in (``paths``: absolute path -> path as published) written
+    as the published report's own: the temporary folder becomes ".", the data folder a path relative to the
+    report. A published notebook shows no local path, and no random name of a temporary folder (which can spell
+    anything, a victim's name too) that would make two runs differ."""
+    text = json.dumps(nb)
+    for path, published in sorted(paths.items(), key=lambda p: -len(p[0])):
+        text = text.replace(json.dumps(path)[1:-1], json.dumps(published)[1:-1])
+    out = nbformat.from_dict(json.loads(text))
+    papermill_meta = out.metadata.get("papermill", {})
+    papermill_meta.update(input_path=template_name, output_path="report.ipynb")
+    return out
 
 
 def export_html(nb: nbformat.NotebookNode, title: str) -> str:
@@ -605,6 +618,7 @@ def run_report(
             request_save_on_cell_execute=False,
             execution_timeout=CELL_TIMEOUT,
         )
+        nb = relocated(nb, {str(tmp): ".", str(data): os.path.relpath(data, final)}, template.name)
         title = json.loads((tmp / "provenance.json").read_text(encoding="utf-8"))["title"]
         (tmp / "report.html").write_text(export_html(nb, title), encoding="utf-8")
         nbformat.write(nb, tmp / "report.ipynb")  # settled by export_html
@@ -807,7 +821,7 @@ def _index_row(key: str, record: dict | None, status: dict | None, figures: list
     cells = [f'<a href="{html.escape(key)}/report.html">{html.escape(name)} ({code})</a>' if record else code]
     if failed:
         kept = "; the last good report is kept" if record else "; no report yet"
-        cells.append(f'<span class="failed">FAILED: {html.escape(status["error"] or "")}{kept}</span>')
+        cells.append(f'<span class="failed">FAILED: {html.escape((status or {}).get("error") or "")}{kept}</span>')
     elif missing:
         cells.append('<span class="failed">MISSING: its files are gone or altered; the next build rebuilds it</span>')
     else:
