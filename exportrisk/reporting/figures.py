@@ -10,6 +10,7 @@ import base64
 import html
 import numbers
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -19,7 +20,7 @@ from exportrisk.ingest.files import atomic_path, write_csv
 from exportrisk.reporting.plots import CHARTS, styled
 from exportrisk.reporting.sections import Report, Section, stated
 
-FORMATS: dict[str, dict[str, object]] = {
+FORMATS: dict[str, dict[str, Any]] = {
     "svg": {"metadata": {"Date": None}},
     "pdf": {"metadata": {"CreationDate": None, "ModDate": None}},
     "png": {"dpi": 300},

@@ -9,7 +9,9 @@ the screening date so that the same inputs give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import matplotlib
@@ -47,7 +49,7 @@ def _reported(row: dict[str, object]) -> str:
     return text + (" (reported after this date)" if row["reported_after"] else "")
 
 
-def sections(memo: Memo) -> list[tuple[str, list[str] | list[dict[str, object]]]]:
+def sections(memo: Memo) -> list[tuple[str, Sequence[str | dict[str, Any]]]]:
     """The memo's sections as (title, paragraphs or rows), in reading order; both renderers draw these."""
     app, top = memo.application, memo.top
     head = [
@@ -67,7 +69,7 @@ def sections(memo: Memo) -> list[tuple[str, list[str] | list[dict[str, object]]]
         f"Line {r['line_no']} ({_or(r['control_code'], 'no control code')}): {r['score']:.1f}, {r['band']}"
         for r in memo.lines.to_dict("records")
     ]
-    evidence = [
+    evidence: list[dict[str, Any] | str] = [
         {
             "date": _date(r["published_date"]),
             "what": f"{_or(r['title'], r['kind'])} ({_or(r['publisher'], '')}; {r['kind']}, {r['country_role']}, "
@@ -86,7 +88,7 @@ def sections(memo: Memo) -> list[tuple[str, list[str] | list[dict[str, object]]]
     ]
     if not evidence:
         evidence = ["No evidence about the destination was public before this date."]
-    out: list[tuple[str, list]] = [("Application", head), ("Score and reason", score)]
+    out: list[tuple[str, Sequence[str | dict[str, Any]]]] = [("Application", head), ("Score and reason", score)]
     out.append(("Evidence about the destination public before the date", evidence))
     end_user = app["end_user"]
     out.append(
@@ -127,7 +129,7 @@ def network_sections(memo: Memo) -> list[tuple[str, list]]:
     assert net is not None
     lines = [f"Matched to {ex['entity_id']} ({ex['match_type']}, confidence {ex['confidence']})."]
     lines += [f"{r['name']} ({r['hops']} hop(s)): {r['path']}" for r in net["affiliates"].to_dict("records")]
-    relations = [
+    relations: list[dict[str, Any] | str] = [
         {
             "date": _reported(r),
             "what": f"{r['subject']} -[{r['label']}]-> {r['object']} (confidence {r['confidence']}): {_or(r['note'])}",
