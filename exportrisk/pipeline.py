@@ -324,7 +324,7 @@ STEPS: tuple[Step, ...] = (
         run_checks,
         lambda r: (True, f"{len(r)} figures"),
         modules=("exportrisk.scoring.backtests",),
-        reads=SCORED_TABLES,
+        reads=(*SCORED_TABLES, "scores", "score_lines"),  # the saved scores, when still those of these tables
         writes=("checks",),
         in_build=False,
     ),

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from exportrisk import cli
+from exportrisk.ingest.files import about, write_parquet
 from exportrisk.schema import BANDS, INDICATORS, LICENCES, conform
 from exportrisk.scoring import backtests as checks
 from exportrisk.scoring import score as scoring
 from tests.conftest import copy_project, run_cli
+from tests.test_api import scored_project
 
 
 @pytest.mark.parametrize(
@@ -158,3 +160,23 @@ def test_interception_value_to_not_free_destinations_by_year_2008_to_2015(real):
         mp.setenv("EXPORTRISK_ROOT", str(root))
         assert cli.main(["checks"]) == 0
     assert (root / "data" / "processed" / "checks.csv").read_bytes() == first
+
+
+def test_checks_read_the_saved_scores_while_they_are_those_of_the_tables_and_the_configuration(real_cleaned, tmp_path):
+    """One rollup, saved and read: the checks measure the scores.parquet the reports show, and score anew only
+    when the tables or the configuration changed since (the saved file says what it was scored from)."""
+    root = copy_project(scored_project(real_cleaned), tmp_path)
+    processed = root / "data" / "processed"
+    saved = scoring.read_scored(processed)
+    assert saved is not None
+    scores, _lines = saved
+    # the saved scores turned upside down, still marked as scored from these tables: the checks use them as saved
+    flipped = scores.assign(score=100 - scores["score"])
+    write_parquet(flipped, processed / "scores.parquet", about(processed / "scores.parquet"))
+    auc = figures(checks.run(processed), "criterion2_auc").loc["all", "auc"]
+    # the same configuration in another file reads as another configuration: scored anew, the real figure again
+    config = tmp_path / "scoring.yaml"
+    config.write_text(scoring.DEFAULT_CONFIG.read_text(encoding="utf-8") + "\n# a copy\n", encoding="utf-8")
+    assert scoring.read_scored(processed, config) is None
+    rescored = figures(checks.run(processed, config), "criterion2_auc").loc["all", "auc"]
+    assert rescored > 0.817 and auc == pytest.approx(1 - rescored)

@@ -52,8 +52,12 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write a table reproducibly: no index, fixed compression, same bytes for the same data.
+ABOUT = b"exportrisk"  # the file's own metadata key: what the table was made from (write_parquet's ``about``)
+
+
+def write_parquet(df: pd.DataFrame, path: Path, about: dict[str, str] | None = None) -> None:
+    """Write a table reproducibly: no index, fixed compression, same bytes for the same data; ``about`` (what the
+    table was made from) is kept in the file's metadata, read back by ``about``.
 
     List columns are Parquet list<string>; their pandas type is recorded as 'object' (what pandas reads such
     a column as), since pandas cannot read back the name of its own Arrow list type (pandas 2.2 to 3.1)."""
@@ -62,9 +66,19 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     for column in meta["columns"]:
         if column["name"] in df and listcols.is_list(df[column["name"]]):
             column["numpy_type"] = "object"
-    table = table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(meta).encode()})
+    extra = {ABOUT: json.dumps(about, sort_keys=True).encode()} if about else {}
+    table = table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(meta).encode(), **extra})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
+
+
+def about(path: Path) -> dict[str, str]:
+    """What a table written with ``about`` was made from ({} for a missing or unreadable file, or none given)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowException, OSError):
+        return {}
+    return json.loads(meta[ABOUT]) if ABOUT in meta else {}
 
 
 def read_parquet(path: Path, **options: Any) -> pd.DataFrame:

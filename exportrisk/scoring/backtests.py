@@ -203,11 +203,18 @@ def interception_not_free_value(
     return out
 
 
-def all_checks(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> pd.DataFrame:
-    """Every check, as the checks table."""
+def all_checks(
+    tables: dict[str, pd.DataFrame],
+    cfg: scoring.ScoringConfig,
+    scored: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Every check, as the checks table, of the saved ``scored`` (scores, lines) when given, else scored here."""
     licences = tables["licences"]
-    lines = scoring.score_against(licences, tables, cfg)
-    scores = scoring.summarise(lines, licences, cfg)
+    if scored is None:
+        lines = scoring.score_against(licences, tables, cfg)
+        scores = scoring.summarise(lines, licences, cfg)
+    else:
+        scores, lines = scored
     found = [
         *criterion2_auc(scores, licences),
         *criterion2_share_by_band(scores, licences),
@@ -219,9 +226,11 @@ def all_checks(tables: dict[str, pd.DataFrame], cfg: scoring.ScoringConfig) -> p
 
 
 def run(processed_dir: Path, config_path: Path = scoring.DEFAULT_CONFIG) -> pd.DataFrame:
-    """``exportrisk checks``: score the processed tables, run every check, write checks.csv."""
+    """``exportrisk checks``: run every check on the saved scores (scoring anew only if they are not those of
+    these tables and this configuration), write checks.csv."""
     cfg = scoring.load_config(config_path)
-    checks = validate(all_checks(scoring.read_processed(processed_dir), cfg), CHECKS)
+    saved = scoring.read_scored(processed_dir, config_path)
+    checks = validate(all_checks(scoring.read_processed(processed_dir), cfg, saved), CHECKS)
     with atomic_path(processed_dir / f"{CHECKS.name}.csv") as tmp:
         checks.to_csv(tmp, index=False, lineterminator="\n")
     return checks

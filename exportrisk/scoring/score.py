@@ -11,14 +11,15 @@ says so.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from exportrisk import listcols
+from exportrisk import __version__, listcols
 from exportrisk.errors import InputError
-from exportrisk.ingest.files import read_table, write_parquet
+from exportrisk.ingest.files import about, read_table, write_parquet
 from exportrisk.schema import (
     ENTITIES,
     EVIDENCE,
@@ -244,10 +245,13 @@ def score_lines(
 # --- the edge: read, score, write --------------------------------------------------------------------------
 
 
+READS = (LICENCES, INDICATORS, EVIDENCE, ENTITIES, RELATIONS)
+
+
 def read_processed(processed_dir: Path) -> dict[str, pd.DataFrame]:
     """The cleaned tables scoring reads; a missing one is an InputError that says to run clean."""
     tables = {}
-    for table in (LICENCES, INDICATORS, EVIDENCE, ENTITIES, RELATIONS):
+    for table in READS:
         path = processed_dir / f"{table.name}.parquet"
         if not path.is_file():
             raise InputError(path, "missing: run `exportrisk clean` first")
@@ -265,6 +269,15 @@ def score_against(lines: pd.DataFrame, tables: dict[str, pd.DataFrame], cfg: Sco
     return score_lines(lines, tables["indicators"], tables["evidence"], links, cfg, refusals=tables["licences"])
 
 
+def scored_from(processed_dir: Path, config_path: Path) -> str:
+    """One sha256 over what a scoring depends on: the package version, the configuration file and every table
+    scoring reads. The saved scores carry it, so a reader can tell whether they are still the scores of these."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in (config_path, *(processed_dir / f"{t.name}.parquet" for t in READS)):
+        digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
+    return digest.hexdigest()
+
+
 def run(processed_dir: Path, config_path: Path = DEFAULT_CONFIG) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``exportrisk score``: score the processed tables, write scores.parquet and score_lines.parquet."""
     cfg = load_config(config_path)
@@ -273,6 +286,18 @@ def run(processed_dir: Path, config_path: Path = DEFAULT_CONFIG) -> tuple[pd.Dat
     scores = summarise(lines, t["licences"], cfg)
     validate(lines, SCORE_LINES)
     validate(scores, SCORES)
-    write_parquet(scores, processed_dir / f"{SCORES.name}.parquet")
-    write_parquet(lines, processed_dir / f"{SCORE_LINES.name}.parquet")
+    made_from = {"scored_from": scored_from(processed_dir, config_path)}
+    write_parquet(scores, processed_dir / f"{SCORES.name}.parquet", made_from)
+    write_parquet(lines, processed_dir / f"{SCORE_LINES.name}.parquet", made_from)
     return scores, lines
+
+
+def read_scored(processed_dir: Path, config_path: Path = DEFAULT_CONFIG) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The saved licence scores and lines, if they were scored from the tables now in ``processed_dir`` with this
+    configuration and package version; None otherwise (the caller scores anew). Read, not recomputed: the
+    checks report on the very scores the reports show."""
+    want = scored_from(processed_dir, config_path)
+    paths = [processed_dir / f"{t.name}.parquet" for t in (SCORES, SCORE_LINES)]
+    if any(about(p).get("scored_from") != want for p in paths):
+        return None
+    return read_table(paths[0], SCORES), read_table(paths[1], SCORE_LINES)
