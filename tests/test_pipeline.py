@@ -58,7 +58,11 @@ def test_every_processed_table_has_one_step_that_writes_it_after_what_it_reads()
     for i, step in enumerate(pipeline.STEPS):
         earlier = {t for s in pipeline.STEPS[:i] for t in s.writes}
         assert set(step.reads) <= earlier, step.name
-    assert [s.name for s in pipeline.steps_for("checks", Project(Path("/nowhere")))] == ["clean", "checks"]
+    assert [s.name for s in pipeline.steps_for("checks", Project(Path("/nowhere")))] == [
+        "clean",
+        "score",
+        "checks",
+    ]  # checks read the saved scores
 
 
 def test_build_api_and_cli_take_their_steps_from_the_one_table(tmp_path, monkeypatch, capsys):
