@@ -60,7 +60,7 @@ test: install lint
 
 # Unit tests on small fixtures: no ../shared, nothing marked slow (under a minute).
 test-fast: install
-	$(BIN)/python -m pytest -m "not realdata and not slow"
+	$(BIN)/python -m pytest -n logical -m "not realdata and not slow"
 
 docs: install
 	$(BIN)/python -m exportrisk.docs
