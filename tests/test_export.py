@@ -21,6 +21,8 @@ from exportrisk.ingest.files import neutralise_formulas
 from exportrisk.publish.export import export
 from exportrisk.publish.tables import PUBLISHED, check_publishable
 from exportrisk.reference import pseudonyms
+from exportrisk.reporting import runner as report_runner
+from exportrisk.reporting import sections as reports
 from exportrisk.schema import TABLES
 from exportrisk.scoring import score as scoring
 from tests import privacy
@@ -175,3 +177,14 @@ def test_cli_export_without_tables_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "licences.parquet" in err and "exportrisk clean" in err
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_report_sites_index_links_the_data_exported_beside_it(project, tmp_path):
+    site = tmp_path / "reports"
+    site.mkdir()
+    report_runner.write_index(site)  # a report site, before any export
+    assert "data/datapackage.json" not in (site / reports.INDEX).read_text(encoding="utf-8")
+    export(project / "data", site / "data")
+    links = re.findall(r"href='(data/[^']+)'", (site / reports.INDEX).read_text(encoding="utf-8"))
+    assert links == ["data/datapackage.json", "data/exportrisk.sqlite"]
+    assert all((site / link).is_file() for link in links)

@@ -23,8 +23,10 @@ class Exported:
 
 
 def export(data: Path, folder: Path) -> Exported:
-    """Publish data/processed/ (victim names read from data/raw/ for the last guard) into ``folder``."""
-    from exportrisk.reporting.runner import readable, victim_pattern  # the reports' own guard and modes
+    """Publish data/processed/ (victim names read from data/raw/ for the last guard) into ``folder``; where that
+    is the data folder of a report site (reports/data/), the site's index then links it."""
+    from exportrisk.reporting import sections
+    from exportrisk.reporting.runner import readable, victim_pattern, write_index  # the reports' own guard and modes
 
     tables = load_published(data / "processed", victim_pattern(data / "raw"))
     exported = Exported(
@@ -33,4 +35,6 @@ def export(data: Path, folder: Path) -> Exported:
         {name: len(frame) for name, (_, frame) in tables.items()},
     )
     readable(folder)
+    if folder.name == "data" and (folder.parent / sections.INDEX).is_file():
+        write_index(folder.parent)
     return exported

@@ -838,9 +838,16 @@ def _index_row(key: str, record: dict | None, status: dict | None, figures: list
     return (not (failed or missing), fold(name), code), row
 
 
-def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
+DATA_LINKS = (
+    "<p>The data behind the reports: <a href='data/datapackage.json'>data package</a> (each table as CSV and "
+    "Parquet, with its schema) and <a href='data/exportrisk.sqlite'>SQLite database</a> (for Datasette).</p>"
+)
+
+
+def index_html(entries: list[tuple[str, dict | None, dict | None]], data_exported: bool = False) -> str:
     """reports/index.html: every report with its key figures, method version and date, failed ones first (with
-    the last good report), then by country name; a filter box; nothing loaded from elsewhere."""
+    the last good report), then by country name; a filter box; nothing loaded from elsewhere; links to the data
+    where `exportrisk export` has published it beside the reports (reports/data/)."""
     parts = []
     for role in reports.ROLES:
         rows = [e for e in entries if e[0].startswith(f"{role}/")]
@@ -861,7 +868,8 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
     search = '<input id="filter" type="search" placeholder="Filter by country name or code" aria-label="Filter">'
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>exportrisk country reports</title>"
-        f"<style>{INDEX_STYLE}</style></head><body><h1>exportrisk country reports</h1><p>{summary}</p>{search}"
+        f"<style>{INDEX_STYLE}</style></head><body><h1>exportrisk country reports</h1><p>{summary}</p>"
+        f"{DATA_LINKS if data_exported else ''}{search}"
         f"{''.join(parts)}<script>{INDEX_FILTER}</script></body></html>\n"
     )
 
@@ -869,6 +877,7 @@ def index_html(entries: list[tuple[str, dict | None, dict | None]]) -> str:
 def write_index(reports_dir: Path, checked: Collection[str] = ()) -> Path:
     path = reports_dir / reports.INDEX
     with atomic_path(path) as tmp:
-        tmp.write_text(index_html(list(read_reports(reports_dir, checked))), encoding="utf-8")
+        exported = (reports_dir / "data" / "datapackage.json").is_file()
+        tmp.write_text(index_html(list(read_reports(reports_dir, checked)), exported), encoding="utf-8")
     readable(path)
     return path
