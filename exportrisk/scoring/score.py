@@ -19,7 +19,7 @@ import pandas as pd
 
 from exportrisk import __version__, listcols
 from exportrisk.errors import InputError
-from exportrisk.ingest.files import about, read_table, write_parquet
+from exportrisk.ingest.files import about, file_sha256, read_table, write_parquet
 from exportrisk.schema import (
     ENTITIES,
     EVIDENCE,
@@ -274,7 +274,7 @@ def scored_from(processed_dir: Path, config_path: Path) -> str:
     scoring reads. The saved scores carry it, so a reader can tell whether they are still the scores of these."""
     digest = hashlib.sha256(__version__.encode())
     for path in (config_path, *(processed_dir / f"{t.name}.parquet" for t in READS)):
-        digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
+        digest.update(file_sha256(path).encode() if path.is_file() else b"missing")
     return digest.hexdigest()
 
 
