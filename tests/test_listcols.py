@@ -38,6 +38,13 @@ def test_the_operations_work_row_by_row():
     assert values(listcols.of_one(pd.Series(["u", None]))) == [["u"], None]
 
 
+def test_an_empty_list_becomes_null_also_in_a_slice_of_an_array():
+    lists = pa.array([["a"], [], None, ["b", "c"], [], ["d"]], listcols.LIST_TYPE)
+    assert values(listcols.from_arrow(lists)) == [["a"], None, None, ["b", "c"], None, ["d"]]
+    assert values(listcols.from_arrow(lists.slice(3))) == [["b", "c"], None, ["d"]]
+    assert values(listcols.as_lists(pd.Series([[], ["x"]]))) == [None, ["x"]]
+
+
 def test_a_list_column_takes_lists_not_text():
     with pytest.raises(TypeError, match="refusal_criteria: a list column takes lists, not text"):
         LICENCES.empty().pipe(lambda e: conform(e.reindex([0]).assign(refusal_criteria="2;7"), LICENCES))
