@@ -27,9 +27,10 @@ def is_list(col: pd.Series) -> bool:
 
 
 def arrow(col: pd.Series) -> pa.ListArray:
-    """The column's values as one Arrow list array."""
+    """The column's values as one Arrow list array (a list column of one chunk as it is, without a copy)."""
     values = pa.array(col.array) if is_list(col) else pa.array(list(col), type=LIST_TYPE, from_pandas=True)
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if isinstance(values, pa.ChunkedArray):
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
     return values.cast(LIST_TYPE)
 
 
@@ -50,8 +51,7 @@ def from_arrow(values: pa.Array, index: pd.Index | None = None) -> pd.Series:
 def as_lists(col: pd.Series) -> pd.Series:
     """``col`` as a list column: lists, arrays or nulls to Arrow list<string>. Text is refused: a writer that
     holds joined text should split it where it parses it (split), not leave it to a cast."""
-    given = col.dropna()
-    if not is_list(col) and len(given) and isinstance(given.iloc[0], str):
+    if not is_list(col) and len(given := col.dropna()) and isinstance(given.iloc[0], str):
         raise TypeError(f"{col.name}: a list column takes lists, not text ({given.iloc[0]!r})")
     return from_arrow(arrow(col), col.index)
 
