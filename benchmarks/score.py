@@ -54,7 +54,8 @@ def cpu():
 
 root = Path(sys.argv[1])
 cfg = scoring.load_config()
-t = scoring.read_processed(root)
+narrowed = (scoring.SCORED_COLUMNS,) if hasattr(scoring, "SCORED_COLUMNS") else ()  # the baseline reads all
+t = scoring.read_processed(root, *narrowed)  # as `exportrisk score` reads them
 links = scoring.network_links(t["licences"], t["entities"], t["relations"], t["evidence"])
 loaded_mb = status_mb("VmRSS")
 with open("/proc/self/clear_refs", "w") as clear:

@@ -759,6 +759,13 @@ def test_every_licence_has_one_score_the_highest_of_its_lines(real):
     assert "score: " in real.output and "licences" in real.output
 
 
+def test_score_loads_only_the_licence_columns_it_reads_and_scores_as_from_the_whole_table(real):
+    tables = scoring.read_processed(real.processed)
+    assert set(scoring.SCORED_COLUMNS) < set(tables["licences"].columns)
+    lines = scoring.score_against(tables["licences"], tables, scoring.load_config())
+    pd.testing.assert_frame_equal(lines, real.table("score_lines"))
+
+
 def test_rerunning_score_writes_byte_identical_files(real, monkeypatch):
     monkeypatch.setenv("EXPORTRISK_ROOT", str(real.processed.parents[1]))
     assert cli.main(["score"]) == 0

@@ -2,12 +2,13 @@
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,13 @@ def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
         raise InputError(path, f"not a readable Parquet table ({why}): `exportrisk build` rebuilds it") from None
 
 
-def read_table(path: Path, table: Table) -> pd.DataFrame:
-    """Read a canonical table back with its declared types (Parquet drops the categories of empty columns)."""
-    return conform(read_parquet(path), table)
+def read_table(path: Path, table: Table, columns: Collection[str] | None = None) -> pd.DataFrame:
+    """Read a canonical table back with its declared types (Parquet drops the categories of empty columns);
+    only ``columns`` (in declared order) where given, for a reader that needs no more."""
+    if columns is None:
+        return conform(read_parquet(path), table)
+    narrowed = dataclasses.replace(table, fields=tuple(f for f in table.fields if f.name in columns))
+    return conform(read_parquet(path, columns=narrowed.columns), narrowed)
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV Injection").

@@ -12,6 +12,7 @@ says so.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ from exportrisk.scoring.combine import (
     scenario_parts,
 )
 from exportrisk.scoring.components import (
+    STATIC_COLUMNS,
     X_FLAGS,
     abuse_record,
     destination_record,
@@ -61,6 +63,7 @@ from exportrisk.scoring.frames import (
     gather_column,
     gather_frame,
 )
+from exportrisk.scoring.network import PARTY_COLUMNS
 from exportrisk.scoring.rollup import summarise
 
 # the public names reports, the API, sensitivity, checks and tests use, kept here where they always were
@@ -69,6 +72,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "FLOOR_NAMES",
     "SCENARIOS",
+    "SCORED_COLUMNS",
     "ScoringConfig",
     "Weights",
     "abuse_record",
@@ -246,16 +250,34 @@ def score_lines(
 
 
 READS = (LICENCES, INDICATORS, EVIDENCE, ENTITIES, RELATIONS)
+# The licence columns scoring reads (score_lines, network_links, the precedents, summarise): `exportrisk score`
+# loads only these, under half the licence table's memory (sources, citations and terms are long texts).
+SCORED_COLUMNS = (
+    "licence_id",
+    "line_no",
+    "licensing_country_code",
+    "decision_date",
+    "expiry_date",
+    "outcome",
+    "destination_type",
+    "destination_country_code",
+    "transit_country_code",
+    "onward_country_codes",
+    "refusal_criteria",
+    *STATIC_COLUMNS,
+    *PARTY_COLUMNS.values(),
+)
 
 
-def read_processed(processed_dir: Path) -> dict[str, pd.DataFrame]:
-    """The cleaned tables scoring reads; a missing one is an InputError that says to run clean."""
+def read_processed(processed_dir: Path, licence_columns: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The cleaned tables scoring reads (of the licences, only ``licence_columns`` where given, e.g.
+    SCORED_COLUMNS); a missing one is an InputError that says to run clean."""
     tables = {}
     for table in READS:
         path = processed_dir / f"{table.name}.parquet"
         if not path.is_file():
             raise InputError(path, "missing: run `exportrisk clean` first")
-        tables[table.name] = read_table(path, table)
+        tables[table.name] = read_table(path, table, licence_columns if table is LICENCES else None)
     return tables
 
 
@@ -281,7 +303,7 @@ def scored_from(processed_dir: Path, config_path: Path) -> str:
 def run(processed_dir: Path, config_path: Path = DEFAULT_CONFIG) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``exportrisk score``: score the processed tables, write scores.parquet and score_lines.parquet."""
     cfg = load_config(config_path)
-    t = read_processed(processed_dir)
+    t = read_processed(processed_dir, SCORED_COLUMNS)
     lines = score_against(t["licences"], t, cfg)
     scores = summarise(lines, t["licences"], cfg)
     validate(lines, SCORE_LINES)
