@@ -276,9 +276,13 @@ def linked_lines(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     if links.empty:
         return out.assign(evidence_ids=listcols.as_lists(pd.Series(pd.NA, index=lines.index)))
     key = ["licence_id", "line_no"]
-    paths = links.groupby(key)["path"].agg(lambda s: " | ".join(s.dropna()))
+    # each line's paths in the order found, joined in Arrow (a Python join per line took 0.3 s at 1M lines)
+    group, paths = distinct_rows(links[key])
+    named = links["path"].notna().to_numpy()
+    joined = listcols.join(listcols.per_group(group[named], links["path"][named], len(paths)), " | ")
+    paths = paths.assign(path=joined.fillna(""))  # a line whose links all lack a path: empty, not null
     near = lines.loc[lines["licence_id"].isin(links["licence_id"]), key].reset_index()
-    hit = near.merge(paths.reset_index(), on=key)
+    hit = near.merge(paths, on=key)
     out.loc[hit["index"], "path"] = hit["path"].to_numpy()
     ids = near.merge(links[[*key, "evidence_ids"]].explode("evidence_ids"), on=key)
     ids = ids.drop_duplicates(["index", "evidence_ids"]).sort_values(["index", "evidence_ids"])

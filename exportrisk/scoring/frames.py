@@ -64,3 +64,12 @@ def distinct_pairs(countries: pd.Series, dates: pd.Series) -> tuple[np.ndarray, 
 def gather_frame(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """Results computed once per distinct row, brought back to the rows (row i takes positions[i]; -1: nulls)."""
     return pd.DataFrame({c: gather_column(frame[c], positions) for c in frame.columns})
+
+
+def gather_replacing(values: pd.Series, positions: np.ndarray, rows: np.ndarray, replaced: pd.Series) -> pd.Series:
+    """gather_column of ``values`` at ``positions``, except that ``rows`` take the values of ``replaced`` (row for
+    row with ``rows``): one gather, where changing a few rows of a gathered column would copy it again."""
+    source = pd.concat([values, replaced], ignore_index=True)
+    at = positions.copy()
+    at[rows] = len(values) + np.arange(len(rows))
+    return gather_column(source, at)

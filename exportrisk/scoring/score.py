@@ -29,6 +29,7 @@ from exportrisk.schema import (
     RELATIONS,
     SCORE_LINES,
     SCORES,
+    Table,
     conform,
     validate,
 )
@@ -62,6 +63,7 @@ from exportrisk.scoring.frames import (
     flag_lists,
     gather_column,
     gather_frame,
+    gather_replacing,
 )
 from exportrisk.scoring.network import PARTY_COLUMNS
 from exportrisk.scoring.rollup import summarise
@@ -197,6 +199,11 @@ def score_combinations(
     )
 
 
+def typed_columns(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The columns of ``frame`` in the types ``table`` declares for them (schema.conform of those alone)."""
+    return conform(frame, table)[list(frame.columns)]
+
+
 def score_lines(
     licences: pd.DataFrame,
     indicators: pd.DataFrame,
@@ -228,20 +235,24 @@ def score_lines(
     asked = lines[["licensing_country_code", "destination_country_code", "control_code", "goods_category"]]
     prior = line_precedents(asked.iloc[first], as_of.iloc[first], lines if refusals is None else refusals, cfg)
     combos = combos.assign(precedent_weight=prior["precedent_weight"], precedent_ids=prior["precedent_ids"])
-    scored = gather_frame(score_combinations(combos, static, pairs, indicators, evidence, cfg), combo_at)
-    reached = scored.pop("reached_date")
+    per_combo = score_combinations(combos, static, pairs, indicators, evidence, cfg)
+    reached = gather_column(per_combo.pop("reached_date"), combo_at)
+    # a line's evidence: its combination's, then its exporter's (few lines): joined on the linked lines only
+    own_ids = per_combo.pop("evidence_ids")
+    linked_at = np.flatnonzero(linked)
+    network_ids = listcols.concat(gather_column(own_ids, combo_at[linked_at]), network["evidence_ids"].iloc[linked_at])
+    # typed as declared once per combination, so that the lines gather typed columns and nothing is converted at 1M
+    per_combo = typed_columns(per_combo.assign(precedent_ids=prior["precedent_ids"]), SCORE_LINES)
     term = pd.DateOffset(years=cfg.reassessment.years_in_force_if_unknown)
     in_force = lines["expiry_date"].fillna(lines["decision_date"] + term)
-    found, network_ids = scored.pop("evidence_ids"), network["evidence_ids"]
-    out = pd.concat([lines[["licence_id", "line_no"]], scored], axis=1).assign(
+    out = pd.concat([lines[["licence_id", "line_no"]], gather_frame(per_combo, combo_at)], axis=1).assign(
         as_of_date=as_of,
         destination_country_code=lines["destination_country_code"],
         control_code=lines["control_code"],
-        evidence_ids=listcols.concat(found, network_ids),
+        evidence_ids=gather_replacing(own_ids, combo_at, linked_at, network_ids),
         reassessment_date=reached.where(lines["outcome"].eq("issued") & (reached <= in_force)),
         method_version=cfg.method_version,
         network_path=network["path"],
-        precedent_ids=gather_column(prior["precedent_ids"], combo_at),
     )
     return conform(out, SCORE_LINES)
 
