@@ -803,7 +803,7 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
         else:
             typed = col.astype(f.pandas_dtype())
         out[f.name] = typed
-    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+    return pd.DataFrame(out, index=df.index, copy=False).reset_index(drop=True)  # columns shared (copy on write)
 
 
 def conform_staged(df: pd.DataFrame, table: Table, sep: str = ";") -> pd.DataFrame:

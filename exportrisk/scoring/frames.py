@@ -63,7 +63,7 @@ def distinct_pairs(countries: pd.Series, dates: pd.Series) -> tuple[np.ndarray, 
 
 def gather_frame(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """Results computed once per distinct row, brought back to the rows (row i takes positions[i]; -1: nulls)."""
-    return pd.DataFrame({c: gather_column(frame[c], positions) for c in frame.columns})
+    return pd.DataFrame({c: gather_column(frame[c], positions) for c in frame.columns}, copy=False)  # fresh columns
 
 
 def gather_replacing(values: pd.Series, positions: np.ndarray, rows: np.ndarray, replaced: pd.Series) -> pd.Series:
