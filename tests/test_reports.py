@@ -85,6 +85,11 @@ def test_each_report_is_published_with_its_files_and_without_code(project, spec)
     assert not [tag for tag in page.find_all(src=True) if not tag["src"].startswith("data:")]
     assert "mathjax" not in html.casefold() and "require.js" not in html
     assert "Warning" not in html and "site-packages" not in html and str(project) not in html  # no stderr, no paths
+    # written as rendered (runner.PageExporter): no element HTML cannot self-close is written '<x ... />', which a
+    # browser would read as opened, and every heading keeps its id and its (hidden) anchor
+    assert not re.findall(r"<(?!(?:meta|br|img|hr|input|link)\b)[a-z][a-z0-9]*\b[^<>]*/>", html)
+    headings = page.find_all(["h1", "h2"])
+    assert headings and all(h.get("id") and h.find("a", class_="anchor-link", href=f"#{h['id']}") for h in headings)
     without_figures = len(re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", html).encode())
     assert without_figures < 60_000, without_figures
     links = {a["href"] for a in page.find_all("a")}

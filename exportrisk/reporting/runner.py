@@ -44,7 +44,9 @@ import papermill
 from jupyter_client.client import KernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbconvert import HTMLExporter
+from nbconvert import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.exceptions import PapermillExecutionError
@@ -475,6 +477,32 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
+class PageExporter(HTMLExporter):
+    """nbconvert's HTML exporter without its last step, which parsed the finished page with BeautifulSoup to add
+    alternative text to images lacking it and tab stops to JupyterLab cells, and wrote it out again: half the
+    export's time, for nothing here (every chart has its own alternative text, see figures.chart_html, and the
+    page template has no JupyterLab cells). The page is the template's output as rendered, but for the empty
+    anchor nbconvert puts in each heading (hidden by the page's stylesheet): ElementTree writes it ``<a ... />``,
+    which is no empty element in HTML (the anchor would open and swallow what follows), so it is closed here."""
+
+    SELF_CLOSED_ANCHOR = re.compile(r'(<a class="anchor-link" href="[^"<>]*") />')
+
+    def from_notebook_node(  # type: ignore[override]
+        self, nb: nbformat.NotebookNode, resources: dict | None = None, **kw: object
+    ) -> tuple[str, dict]:
+        language = nb.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name"))
+        highlight = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        self.register_filter("highlight_code", highlight)
+        resources = self._init_resources(resources)
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+        )
+        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return self.SELF_CLOSED_ANCHOR.sub(r"\1></a>", page), resources
+
+
 _exporter: list[HTMLExporter] = []
 PAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"  # holds page/, the nbconvert template of a report
 PAPERMILL_TIMES = ("start_time", "end_time", "duration")
@@ -517,7 +545,7 @@ def export_html(nb: nbformat.NotebookNode, title: str) -> str:
     elsewhere). One exporter per process: its first use costs 0.4 s."""
     if not _exporter:
         _exporter.append(
-            HTMLExporter(
+            PageExporter(
                 extra_template_basedirs=[str(PAGE_TEMPLATES)],
                 template_name="page",
                 exclude_input=True,
