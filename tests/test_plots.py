@@ -302,14 +302,14 @@ def test_renders_in_another_process_are_byte_identical(tmp_path):
         assert (tmp_path / "there" / name).read_bytes() == here[fmt], fmt
 
 
-def test_png_is_300_dpi(tmp_path):
+def test_png_is_200_dpi(tmp_path):
     from PIL import Image
 
     fig = plots.CHARTS["licences_by_year_and_state"](TABLES["licences_by_year_and_state"], "t", SOURCE)
     png = figures.save_figure(fig, tmp_path, "chart")["png"]
     with Image.open(png) as image:
-        assert round(image.info["dpi"][0]) == 300
-        assert image.width >= 3.4 * 300  # a column wide at 300 dpi, the source line included
+        assert round(image.info["dpi"][0]) == 200
+        assert image.width >= 3.4 * 200  # a column wide at 200 dpi (700 px), the source line included
 
 
 def test_html_tables_are_plain_escaped_and_format_numbers_as_the_report_states_them():

@@ -1,6 +1,9 @@
 """Writing charts and tables for publication: the edge where exportrisk.reporting.plots figures become files.
 
-Each chart is saved as SVG and PDF (vector, for papers) and PNG at 300 dpi, and the table behind it as CSV.
+Each chart is saved as SVG and PDF (vector, for papers) and PNG at 200 dpi, and the table behind it as CSV. The
+PNG is for web pages and slides (newsroom systems that refuse SVG): one 3.5 in column is 700 px wide, sharp on a
+high-density screen. At 300 dpi it took 0.08 s more per report (drawing 2.25 times the pixels and compressing
+them) for a print resolution the PDF already gives.
 Vector files are byte-identical across runs, so a regenerated report only changes where the data did:
 matplotlib otherwise writes the date into SVG and PDF metadata and salts SVG ids randomly. The salt is set
 by the packaged style; the dates are dropped here.
@@ -24,7 +27,7 @@ from exportrisk.reporting.sections import Report, Section, stated
 FORMATS: dict[str, dict[str, Any]] = {
     "svg": {"metadata": {"Date": None}},
     "pdf": {"metadata": {"CreationDate": None, "ModDate": None}},
-    "png": {"dpi": 300},
+    "png": {"dpi": 200},
 }
 
 
