@@ -108,10 +108,17 @@ def per_group(group: np.ndarray, values: pd.Series, size: int) -> pd.Series:
     return from_arrow(pa.ListArray.from_arrays(pa.array(np.r_[0, np.cumsum(counts)], pa.int32()), flat))
 
 
+def _valid_parents(values: pa.ListArray) -> np.ndarray:
+    """The row of each value list_flatten gives: a null list may span values (of_one's nulls do), which
+    list_parent_indices counts and list_flatten leaves out."""
+    parents = pc.list_parent_indices(values).to_numpy()
+    return parents[values.is_valid().to_numpy(zero_copy_only=False)[parents]]
+
+
 def concat(left: pd.Series, right: pd.Series) -> pd.Series:
     """Row by row, the values of ``left`` then those of ``right`` (null where both are)."""
     a, b = arrow(left), arrow(right)
-    parents = np.r_[pc.list_parent_indices(a).to_numpy(), pc.list_parent_indices(b).to_numpy()]
+    parents = np.r_[_valid_parents(a), _valid_parents(b)]
     flat = pa.concat_arrays([pc.list_flatten(a), pc.list_flatten(b)])
     order = np.argsort(parents, kind="stable")
     offsets = np.r_[0, np.cumsum(np.bincount(parents, minlength=len(a)))]

@@ -36,6 +36,10 @@ def test_the_operations_work_row_by_row():
     grouped = listcols.per_group(np.array([2, 0, 2]), pd.Series(["p", "q", "r"]), 4)
     assert values(grouped) == [["q"], None, ["p", "r"], None]
     assert values(listcols.of_one(pd.Series(["u", None]))) == [["u"], None]
+    # a null list spanning values (of_one's null), in a slice of one chunk as a read table holds it
+    ones = listcols.of_one(pd.Series(["u", None, None, "v"]))
+    assert values(listcols.concat(a, ones)) == [["a", "b", "u"], None, ["c"], ["v"]]
+    assert values(listcols.concat(a.iloc[1:], ones.iloc[1:])) == [None, ["c"], ["v"]]
 
 
 def test_an_empty_list_becomes_null_also_in_a_slice_of_an_array():
