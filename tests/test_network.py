@@ -17,6 +17,7 @@ from exportrisk.scoring.network import (
     build_graph,
     exporter_links,
     match_parties,
+    matched_exporters,
     misuse_links,
     near_misses,
     reach_periods,
@@ -116,6 +117,11 @@ def test_reported_spellings_match_with_their_confidence_and_near_misses_go_to_re
     assert end_user[["licence_id", "name_raw", "entity_id"]].values.tolist() == [
         ["made-up:end-user", "N.S.O. Group", "nso-group"]
     ]
+    # scoring's shortcut: the lines whose exporter matches, built alone, are match_parties' matched exporters
+    shortcut = matched_exporters(licences, tables["entities"])
+    assert shortcut[["licence_id", "line_no", "entity_id"]].values.tolist() == (
+        exporters.dropna(subset=["entity_id"])[["licence_id", "line_no", "entity_id"]].values.tolist()
+    )
 
     review = near_misses(licences, tables["entities"])
     assert set(review["name_raw"]) == {"NSA Group Technologies Ltd", "Q Cyber Technologies"}

@@ -252,18 +252,16 @@ def network_links(
 ) -> pd.DataFrame:
     """Licence lines whose exporter, or an affiliate, is linked to documented misuse public before the decision.
 
-    Exporters are matched to the curated entities (exportrisk.scoring.network.match_parties) and followed through the
-    relations in force on the decision day (exportrisk.scoring.network.exporter_links). Columns: licence_id, line_no,
-    evidence_ids (a list column), path (the chain of entities, readable).
+    Exporters are matched to the curated entities (exportrisk.scoring.network.matched_exporters) and followed
+    through the relations in force on the decision day (exportrisk.scoring.network.exporter_links). Columns:
+    licence_id, line_no, evidence_ids (a list column), path (the chain of entities, readable).
     """
     types = {"line_no": "Int64", "evidence_ids": listcols.LIST_DTYPE}
     empty = pd.DataFrame({c: pd.Series(dtype=types.get(c, "string")) for c in NETWORK_COLUMNS})
-    parties = network.match_parties(licences, entities)
-    parties = parties[(parties["party_role"] == "exporter") & parties["entity_id"].notna()]
+    parties = network.matched_exporters(licences[["licence_id", "line_no", "exporter_name", "decision_date"]], entities)
     if parties.empty:
         return empty
-    key = ["licence_id", "line_no"]
-    parties = parties[[*key, "entity_id"]].merge(licences[[*key, "decision_date"]], on=key)
+    parties = parties[["licence_id", "line_no", "entity_id", "decision_date"]]
     found = network.exporter_links(parties, network.misuse_links(entities, relations, evidence))
     found = found.astype({"path": "string"}).assign(evidence_ids=listcols.split(found["evidence_ids"].astype("string")))
     return pd.concat([empty, found[NETWORK_COLUMNS]], ignore_index=True)

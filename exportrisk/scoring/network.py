@@ -56,7 +56,7 @@ def licence_party_names(licences: pd.DataFrame) -> pd.DataFrame:
     """The named parties of licence lines as (licence_id, line_no, party_role, name_raw), unnamed ones left out."""
     parts = []
     for role, column in PARTY_COLUMNS.items():
-        names = licences[column].astype("string").str.strip().replace("", pd.NA)
+        names = party_names(licences[column])
         named = names.notna()
         parts.append(
             pd.DataFrame(
@@ -71,6 +71,23 @@ def licence_party_names(licences: pd.DataFrame) -> pd.DataFrame:
     parties = pd.concat(parts, ignore_index=True)
     parties["party_role"] = parties["party_role"].astype(pd.CategoricalDtype(list(PARTY_COLUMNS)))
     return parties
+
+
+def party_names(column: pd.Series) -> pd.Series:
+    """A party column's names as matched: trimmed, an empty one null."""
+    return column.astype("string").str.strip().replace("", pd.NA)
+
+
+def matched_exporters(licences: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
+    """The licence lines whose exporter matches an entity: their rows of ``licences`` with the entity_id, in line
+    order. match_parties' exporters with an entity, but only those lines are built (each distinct name classified
+    once first): a handful of a million lines, where match_parties builds a row per named party."""
+    codes, names = pd.factorize(party_names(licences[PARTY_COLUMNS["exporter"]]))
+    names = pd.Series(names, dtype="string")
+    entity = classify_names(names, entities).set_index("name_raw")["entity_id"].reindex(names).to_numpy()
+    at = np.flatnonzero(codes >= 0)
+    at = at[pd.notna(entity[codes[at]])]
+    return licences.iloc[at].assign(entity_id=pd.array(entity[codes[at]], dtype="string"))
 
 
 def classify_names(names: pd.Series, entities: pd.DataFrame) -> pd.DataFrame:
