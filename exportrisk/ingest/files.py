@@ -2,7 +2,6 @@
 
 import contextlib
 import csv
-import dataclasses
 import hashlib
 import json
 import os
@@ -101,7 +100,7 @@ def read_table(path: Path, table: Table, columns: Collection[str] | None = None)
     only ``columns`` (in declared order) where given, for a reader that needs no more."""
     if columns is None:
         return conform(read_parquet(path), table)
-    narrowed = dataclasses.replace(table, fields=tuple(f for f in table.fields if f.name in columns))
+    narrowed = table.select(columns)
     return conform(read_parquet(path, columns=narrowed.columns), narrowed)
 
 

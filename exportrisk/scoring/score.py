@@ -201,7 +201,7 @@ def score_combinations(
 
 def typed_columns(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     """The columns of ``frame`` in the types ``table`` declares for them (schema.conform of those alone)."""
-    return conform(frame, table)[list(frame.columns)]
+    return conform(frame, table.select(frame.columns))[list(frame.columns)]
 
 
 def score_lines(
