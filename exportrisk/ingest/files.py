@@ -97,11 +97,14 @@ def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
 
 def read_table(path: Path, table: Table, columns: Collection[str] | None = None) -> pd.DataFrame:
     """Read a canonical table back with its declared types (Parquet drops the categories of empty columns);
-    only ``columns`` (in declared order) where given, for a reader that needs no more."""
+    only ``columns`` (in declared order) where given, for a reader that needs no more.
+
+    Read as Arrow-backed columns and then conformed: pandas' default would make a NumPy array of each list cell
+    (a million Python objects for 1M licences, their memory kept by the allocator once converted)."""
     if columns is None:
-        return conform(read_parquet(path), table)
+        return conform(read_parquet(path, dtype_backend="pyarrow"), table)
     narrowed = table.select(columns)
-    return conform(read_parquet(path, columns=narrowed.columns), narrowed)
+    return conform(read_parquet(path, columns=narrowed.columns, dtype_backend="pyarrow"), narrowed)
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV Injection").
