@@ -73,7 +73,7 @@ def keep_values(lists: pa.ListArray, keep: pa.Array, values: pa.Array | None = N
 
 def per_row(lists: pa.ListArray, keep: pa.Array) -> np.ndarray:
     """How many of each row's values ``keep`` (aligned with the flattened values) marks."""
-    parents = pc.list_parent_indices(lists).to_numpy()
+    parents = _valid_parents(lists)
     return np.bincount(parents[keep.to_numpy(zero_copy_only=False)], minlength=len(lists))
 
 

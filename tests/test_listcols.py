@@ -40,6 +40,8 @@ def test_the_operations_work_row_by_row():
     ones = listcols.of_one(pd.Series(["u", None, None, "v"]))
     assert values(listcols.concat(a, ones)) == [["a", "b", "u"], None, ["c"], ["v"]]
     assert values(listcols.concat(a.iloc[1:], ones.iloc[1:])) == [None, ["c"], ["v"]]
+    assert listcols.contains(ones, "v").tolist() == [False, False, False, True]
+    assert listcols.counts(ones).tolist() == [1, 0, 0, 1]
 
 
 def test_an_empty_list_becomes_null_also_in_a_slice_of_an_array():
