@@ -15,7 +15,16 @@ The tables hold every registered source (Fariss, the Citizen Lab scans, the cura
 resampled licences include their refusals, so precedent is computed over 1M lines against ~15,000 refusals.
 The baseline, in the same run on the same tables, is the scoring of method 1.0 (the package as of commit
 ``--baseline``, before issue 9), extracted with ``git archive`` and timed the same way; the ratio is
-method 2.0 over it.
+method 2.0 over it. Each package reads the tables as its `exportrisk score` does (method 2 only the licence
+columns scoring uses, scoring.SCORED_COLUMNS).
+
+Measured on 29 Nov 2026, 21:15, on the shared 2-core machine under a load of about 2 (other engineers' jobs;
+wall and CPU times are inflated alike, the ratios are the comparable figures): 1M resampled lines in a median
+of 3.33 s (CPU 3.33 s; runs 4.49, 3.07, 3.33), the scoring's peak 1,577 MB (549 MB with the tables loaded),
+method 1.0 3.26 s (CPU 3.22 s), ratio 1.02; the stress case 16.3 s (CPU 16.0 s), peak 3,197 MB, method 1.0
+16.0 s, ratio 1.01. The same harness, before the work of 29 Nov evening: 6.7-6.9 s CPU and a 2.3 GB peak at
+1M lines. What remains is mostly the size of the outputs: score_lines and scores hold 940 MB at 1M lines
+(290 MB of it the precedent ids, 40 per line where a line has any), written in fresh memory.
 Usage: python benchmarks/score.py [--runs 3] [--lines 1000000] [--shared ../shared/datasets] [--baseline 1d246e9]
 """
 
