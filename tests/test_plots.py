@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
+import matplotlib.dates
 import matplotlib.style
 import numpy as np
 import pandas as pd
@@ -300,6 +301,16 @@ def test_renders_in_another_process_are_byte_identical(tmp_path):
     for fmt in ("svg", "pdf", "png", "csv"):
         name = "tables/evidence_timeline.csv" if fmt == "csv" else f"figures/evidence_timeline.{fmt}"
         assert (tmp_path / "there" / name).read_bytes() == here[fmt], fmt
+
+
+def test_date_ticks_are_found_once_per_view_and_are_matplotlibs(tmp_path):
+    fig = plots.CHARTS["evidence_timeline"](TABLES["evidence_timeline"], "t", SOURCE)
+    figures.save_figure(fig, tmp_path, "chart")  # laid out, measured and drawn in three formats
+    locator = fig.axes[0].xaxis.get_major_locator()
+    assert isinstance(locator, plots.RememberingDateLocator) and len(locator._found) == 1
+    fresh = matplotlib.dates.AutoDateLocator()
+    fresh.set_axis(fig.axes[0].xaxis)
+    assert list(locator()) == list(fresh()) and locator._freq == fresh._freq
 
 
 def test_png_is_200_dpi(tmp_path):

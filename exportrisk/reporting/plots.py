@@ -12,7 +12,7 @@ import contextlib
 import math
 import textwrap
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import matplotlib.dates
 import matplotlib.style
@@ -300,8 +300,27 @@ def _evidence_points(ax, table: pd.DataFrame) -> None:
     ax.set_ylim(-0.6, len(kinds) - 0.4)
 
 
+class RememberingDateLocator(matplotlib.dates.AutoDateLocator):
+    """matplotlib's AutoDateLocator, keeping the ticks it finds for each view of the axis (and the frequency it
+    chose, which autoscaling reads): a chart is measured and drawn eight times (layout, tight box, each format
+    twice), and each time dateutil's rrule stepped through the dates again: 0.04 s, 3% of a report's time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._found: dict[tuple[float, ...], tuple[Sequence[float], int]] = {}
+
+    def __call__(self) -> Sequence[float]:
+        if self.axis is None:
+            return super().__call__()
+        view = tuple(self.axis.get_view_interval())
+        if view not in self._found:
+            self._found[view] = (super().__call__(), self._freq)
+        ticks, self._freq = self._found[view]
+        return ticks
+
+
 def _dates_axis(ax, label: str) -> None:
-    locator = matplotlib.dates.AutoDateLocator()
+    locator = RememberingDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
     ax.set_xlabel(label)
