@@ -19,18 +19,22 @@ rebuild under 10 s.
 Measured 2026-11-29 on the 2-core machine shared with other engineers (judge by the CPU per report):
 - before (main at 0720170): full batch 245.6 s (172.7 s on an idle machine the session before), 344 s of CPU,
   1.64 s per report;
-- after (issue 12's speed work): full batch 176.6 s at load 1.4, 259 s of CPU, 1.23 s per report (-25%);
-  no-change build 1.46 s; one country changed 6.4 s; the same 20 countries 28.0 s against 121.5 s for the
-  naive loop (4.3x). What it took: warm kernels freeze what survives their reset (IPython's full garbage
-  collection per report had scanned the whole kernel: -0.14 s), the page exported without nbconvert's
-  BeautifulSoup re-parse (-0.03 s), charts laid out with one renderer and no throwaway draw (-0.07 s), PNG at
-  200 dpi (-0.08 s), date ticks found once per chart (-0.04 s), scoring.yaml parsed once (-0.04 s).
-- where the CPU goes now (py-spy of a warm kernel, 12 countries): saving the charts is 64% of the kernel's time
-  (each format is a full matplotlib draw, after the measuring draw savefig makes first: text layout, ticks),
-  the layout 8%, the report's tables 12%; the worker (papermill, export, victim check) about 0.15 s a report.
-  90 s needs about 0.8 s a report, which takes fewer matplotlib draws per chart (every format stays published;
-  a PNG rasterised from the SVG would need a rasteriser and look different) or running the notebook's code
-  without a Jupyter kernel and papermill: neither is done.
+- after (issue 12's speed work): full batch 173.2 s at load 1.6 (the wall time is others' work too), 220 s of
+  CPU, 1.05 s per report (-36%); no-change build 1.32 s; one country changed 6.6 s; the same 20 countries
+  25.4 s against 121.5 s for the naive loop (4.8x). What it took, per report: charts saved with no layout
+  engine, so savefig no longer draws each one once more before each format (-0.23 s), warm kernels freeze what
+  survives their reset (IPython's full garbage collection per report had scanned the whole kernel: -0.14 s),
+  PNG at 200 dpi (-0.08 s), charts laid out with one renderer and no throwaway draw (-0.07 s), date ticks found
+  once per chart (-0.04 s), scoring.yaml parsed once (-0.04 s), the page exported without nbconvert's
+  BeautifulSoup re-parse (-0.03 s).
+- where the CPU goes now (py-spy of a warm kernel, 12 countries, before the last change): saving the charts was
+  64% of the kernel's time (each format a full matplotlib draw: text layout, ticks), the layout 8%, the
+  report's tables 12%; the worker (papermill, export, victim check) takes about 0.15 s a report.
+  The 90 s target is not met: this batch's CPU alone needs 110 s on two idle cores; 90 s needs about 0.85 s a
+  report, which takes fewer matplotlib draws per chart (every format stays published; a PNG rasterised from the
+  SVG would need a rasteriser and look different) or the notebook's code run without a Jupyter kernel and
+  papermill: neither is done.
+
 Usage: python benchmarks/reports.py [--shared ../shared/datasets] [--sample 20] [--jobs 2]
 """
 
