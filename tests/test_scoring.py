@@ -17,6 +17,7 @@ from exportrisk.ingest.files import read_table
 from exportrisk.schema import ENTITIES, EVIDENCE, INDICATORS, LICENCES, RELATIONS, SCORE_LINES, SCORES, conform
 from exportrisk.scoring import precedent
 from exportrisk.scoring import score as scoring
+from exportrisk.scoring.frames import distinct_rows
 from tests.conftest import copy_project, run_cli
 
 EX_ANTE = [c for c in SCORE_LINES.columns if c not in ("hindsight_score", "hindsight_band", "reassessment_date")]
@@ -428,6 +429,22 @@ def test_places_that_are_not_countries_have_no_government_to_score():
     ]
     assert out["band"].iloc[0] == "Low"  # the end-user is no data gap of this line: every line lacks it
     assert out["flags"].iloc[0] == ["destination_not_a_country", "end_user_unknown"]
+
+
+def test_distinct_rows_number_rows_by_first_appearance_whatever_the_column_types():
+    frame = pd.DataFrame(
+        {
+            "position": np.array([3, -1, 3, 0, -1]),  # small integers are their own numbers
+            "flag": [True, False, True, True, False],
+            "sparse": np.array([10**12, 5, 10**12, 5, 5]),  # factorised
+            "nullable": pd.array([1, None, 1, 2, None], dtype="Int64"),
+            "text": pd.array(["a", None, "a", "b", None], dtype="string"),
+        }
+    )
+    at, rows = distinct_rows(frame)
+    assert at.tolist() == [0, 1, 0, 2, 1]
+    pd.testing.assert_frame_equal(rows, frame.iloc[[0, 1, 3]].reset_index(drop=True))
+    assert distinct_rows(frame.assign(flag=[True, False, True, True, True]))[0].tolist() == [0, 1, 0, 2, 3]
 
 
 def test_a_licence_is_summarised_by_its_highest_line():

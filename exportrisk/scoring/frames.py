@@ -37,13 +37,26 @@ def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """
     key, size = np.zeros(len(frame), dtype=np.int64), 1
     for column in frame.columns:
-        codes, uniques = pd.factorize(listcols.hashable(frame[column]), use_na_sentinel=True)
-        if size * (len(uniques) + 1) >= 2**62:  # renumber only when the combined number could overflow
+        codes, n = column_codes(frame[column])
+        if size * (n + 1) >= 2**62:  # renumber only when the combined number could overflow
             key, seen = pd.factorize(key)
             size = len(seen)
-        key, size = key * (len(uniques) + 1) + codes + 1, size * (len(uniques) + 1)
-    key, _ = pd.factorize(key)
+        key, size = key * (n + 1) + codes + 1, size * (n + 1)
+    key, _ = pd.factorize(key)  # the distinct keys in first-seen order, however the columns were numbered
     return key, frame.iloc[first_rows(key)].reset_index(drop=True)
+
+
+def column_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """A number per distinct value (-1 for null) and how many there are: booleans and small integers from -1 up
+    (positions such as distinct_rows gives, -1 for none) are their own numbers; anything else is factorised."""
+    numeric = isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu" and len(column) > 0  # never null
+    if numeric and column.min() >= -1:
+        values = column.to_numpy(dtype=np.int64)
+        top = int(values.max()) + 1
+        if top <= 4 * len(values):  # a dense range: no sparser than the rows
+            return values, top
+    codes, uniques = pd.factorize(listcols.hashable(column), use_na_sentinel=True)
+    return codes, len(uniques)
 
 
 def first_rows(positions: np.ndarray) -> np.ndarray:
