@@ -18,13 +18,15 @@ The baseline, in the same run on the same tables, is the scoring of method 1.0 (
 method 2.0 over it. Each package reads the tables as its `exportrisk score` does (method 2 only the licence
 columns scoring uses, scoring.SCORED_COLUMNS).
 
-Measured on 29 Nov 2026, 21:15, on the shared 2-core machine under a load of about 2 (other engineers' jobs;
-wall and CPU times are inflated alike, the ratios are the comparable figures): 1M resampled lines in a median
-of 3.33 s (CPU 3.33 s; runs 4.49, 3.07, 3.33), the scoring's peak 1,577 MB (549 MB with the tables loaded),
-method 1.0 3.26 s (CPU 3.22 s), ratio 1.02; the stress case 16.3 s (CPU 16.0 s), peak 3,197 MB, method 1.0
-16.0 s, ratio 1.01. The same harness, before the work of 29 Nov evening: 6.7-6.9 s CPU and a 2.3 GB peak at
-1M lines. What remains is mostly the size of the outputs: score_lines and scores hold 940 MB at 1M lines
-(290 MB of it the precedent ids, 40 per line where a line has any), written in fresh memory.
+Measured on 29 Nov 2026 on the shared 2-core machine under a load of 1.5 to 3 (other engineers' jobs: wall
+and even CPU times swing by half between runs, so two runs are given). 1M resampled lines: median 3.33 s
+(CPU 3.33 s; runs 4.49, 3.07, 3.33), method 1.0 3.26 s, ratio 1.02 (CPU 1.03); then median 3.64 s (CPU
+3.59 s; runs 3.55, 3.64, 6.83), method 1.0 6.57 s (CPU 4.47 s), ratio 0.55 (CPU 0.80). The scoring's peak
+1,568-1,577 MB (548 MB with the tables loaded). Stress case: 16.3 s (CPU 16.0 s), method 1.0 16.0 s, ratio
+1.01; then 26.7 s (CPU 17.8 s), method 1.0 17.3 s (CPU 16.6 s), ratio 1.54 (CPU 1.07); peak 3.2-3.4 GB. The
+same harness before the work of that evening: 6.7-6.9 s CPU and a 2.3 GB peak at 1M lines. What remains is
+mostly the size of the outputs: score_lines and scores hold 940 MB at 1M lines (290 MB of it the precedent
+ids, 40 per line where a line has any), written into fresh memory.
 Usage: python benchmarks/score.py [--runs 3] [--lines 1000000] [--shared ../shared/datasets] [--baseline 1d246e9]
 """
 
