@@ -174,7 +174,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     roles = tuple(reports.check_role(r) for r in args.role or reports.ROLES)
     jobs = args.jobs or ((os.cpu_count() or 1) if args.all else 1)
     countries = () if args.all else (args.country,)
-    outcomes = run_step("report", roles=roles, period=args.period, countries=countries, jobs=jobs)
+    outcomes = run_step("report", roles=roles, period=args.period, countries=countries, jobs=jobs, png=args.png)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         log.warning(f"{o.key}: failed: {o.error}")
@@ -193,7 +193,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     roles = tuple(reports.check_role(r) for r in args.role or reports.ROLES)
     reports.parse_period(args.period)
     jobs = args.jobs or os.cpu_count() or 1
-    options = {"roles": roles, "period": args.period, "jobs": jobs, "only_changed": True}
+    options = {"roles": roles, "period": args.period, "jobs": jobs, "only_changed": True, "png": args.png}
     project = pipeline.Project.here(mirror=mirror(args), **options)
     summary = runlog.BuildSummary(vars(args))
     with summary.kept(project.data):
@@ -330,6 +330,9 @@ def parser() -> argparse.ArgumentParser:
             sp.add_argument("--role", action="append", help="licensing or destination (repeatable; default: both)")
             sp.add_argument("--period", default="", help="decision years: 2014, 2010-2015, 2010- or -2015")
             sp.add_argument("--jobs", type=int, help="reports run in parallel (default: 1 for one country, else CPUs)")
+            sp.add_argument(
+                "--png", action="store_true", help="also save each chart as PNG (200 dpi), for systems that refuse SVG"
+            )
         if name == "report":
             sp.add_argument("--country", help="ISO 3166 alpha-3 code or a country name the mappings know")
             sp.add_argument("--all", action="store_true", help="every country with licence data in each role")

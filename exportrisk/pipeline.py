@@ -39,6 +39,7 @@ class Project:
     countries: tuple[str, ...] = ()  # report: these countries (default: every country with licence data)
     jobs: int = 1  # report: reports run in parallel
     only_changed: bool = False  # report: skip a report whose own inputs are unchanged (the build does)
+    png: bool = False  # report: also save each chart as PNG
 
     @classmethod
     def here(cls, **options: Any) -> Project:
@@ -229,7 +230,9 @@ def run_report(project: Project) -> list[Any]:
         specs = [reports.check_parameters(c, role, project.period) for c in project.countries for role in roles]
     else:
         specs = runner.all_specs(project.data, roles, project.period)
-    return runner.run_batch(specs, project.data, project.reports, project.jobs, only_changed=project.only_changed)
+    return runner.run_batch(
+        specs, project.data, project.reports, project.jobs, only_changed=project.only_changed, png=project.png
+    )
 
 
 def report_summary(outcomes: list[Any]) -> tuple[bool, str]:
@@ -303,7 +306,7 @@ STEPS: tuple[Step, ...] = (
         reads=("licences", "aggregates", "score_lines", "indicators", "evidence", "entities"),
         files_in=report_inputs,
         files_out=report_outputs,
-        params=lambda p: {"roles": list(p.roles), "period": p.period},
+        params=lambda p: {"roles": list(p.roles), "period": p.period, "png": p.png},
         extra_code=report_template,
         tells=report_tells,
     ),

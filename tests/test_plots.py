@@ -277,7 +277,7 @@ def test_the_style_ships_as_package_data():
 
 def render(name: str, folder: Path) -> dict[str, bytes]:
     fig = plots.CHARTS[name](TABLES[name], "Same chart", SOURCE)
-    paths = figures.save_chart(fig, TABLES[name], folder, name)
+    paths = figures.save_chart(fig, TABLES[name], folder, name, png=True)
     return {fmt: path.read_bytes() for fmt, path in paths.items()}
 
 
@@ -317,7 +317,7 @@ def test_png_is_200_dpi(tmp_path):
     from PIL import Image
 
     fig = plots.CHARTS["licences_by_year_and_state"](TABLES["licences_by_year_and_state"], "t", SOURCE)
-    png = figures.save_figure(fig, tmp_path, "chart")["png"]
+    png = figures.save_figure(fig, tmp_path, "chart", png=True)["png"]
     with Image.open(png) as image:
         assert round(image.info["dpi"][0]) == 200
         assert image.width >= 3.4 * 200  # a column wide at 200 dpi (700 px), the source line included
@@ -348,13 +348,23 @@ def test_html_tables_are_plain_escaped_and_format_numbers_as_the_report_states_t
 
 def test_saving_writes_every_format_and_the_table_behind_the_chart(tmp_path):
     name = "indicator_trends"
-    paths = figures.save_chart(plots.CHARTS[name](TABLES[name], "t", SOURCE), TABLES[name], tmp_path, name)
+    chart = plots.CHARTS[name](TABLES[name], "t", SOURCE)
+    vector = figures.save_chart(chart, TABLES[name], tmp_path / "vector", name)  # the default: no PNG
+    assert sorted(p.relative_to(tmp_path / "vector").as_posix() for p in vector.values()) == [
+        f"figures/{name}.pdf",
+        f"figures/{name}.svg",
+        f"tables/{name}.csv",
+    ]
+    assert "PNG" not in figures.chart_html(vector["svg"], "t")  # no link to a file that is not there
+    paths = figures.save_chart(chart, TABLES[name], tmp_path, name, png=True)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in paths.values()) == [
         f"figures/{name}.pdf",
         f"figures/{name}.png",
         f"figures/{name}.svg",
         f"tables/{name}.csv",
     ]
+    assert f'href="figures/{name}.png">PNG</a>' in figures.chart_html(paths["svg"], "t")
+    assert paths["svg"].read_bytes() == vector["svg"].read_bytes()  # the PNG changes nothing of the rest
     assert pd.read_csv(paths["csv"]).equals(TABLES[name])
     assert io.BytesIO(paths["pdf"].read_bytes()).read(5) == b"%PDF-"
 

@@ -64,9 +64,8 @@ def test_each_report_is_published_with_its_files_and_without_code(project, spec)
     folder = project / "reports" / spec.key
     assert {p.name for p in folder.iterdir()} == {"report.ipynb", "report.html", "provenance.json", "figures", "tables"}
     charts = {p.stem for p in (folder / "figures").iterdir()}
-    assert charts and all(
-        (folder / "figures" / f"{c}.{fmt}").is_file() for c in charts for fmt in ("svg", "png", "pdf")
-    )
+    assert charts and all((folder / "figures" / f"{c}.{fmt}").is_file() for c in charts for fmt in ("svg", "pdf"))
+    assert not list(folder.glob("figures/*.png"))  # PNG only when asked for (exportrisk report --png)
     assert all((folder / "tables" / f"{c}.csv").is_file() for c in charts)  # the table behind each chart
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "from exportrisk import" not in html and "check_parameters" not in html  # code cells left out
@@ -95,8 +94,9 @@ def test_each_report_is_published_with_its_files_and_without_code(project, spec)
     links = {a["href"] for a in page.find_all("a")}
     assert "../../index.html" in links
     for chart in charts:  # each chart links to its files and the table behind it, all of which exist
-        wanted = {f"figures/{chart}.svg", f"figures/{chart}.pdf", f"figures/{chart}.png", f"tables/{chart}.csv"}
+        wanted = {f"figures/{chart}.svg", f"figures/{chart}.pdf", f"tables/{chart}.csv"}
         assert wanted <= links and all((folder / href).is_file() for href in wanted)
+        assert f"figures/{chart}.png" not in links
     for path in [folder, *folder.rglob("*")]:
         assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
 
@@ -164,11 +164,14 @@ def test_the_privacy_scan_reads_a_name_in_a_figures_pdf(shared_datasets, tmp_pat
 def test_two_runs_publish_byte_identical_pages_figures_and_tables(project, tmp_path):
     spec = reports.ReportSpec("BGR", "licensing")
     runs = []
-    for name in ("one", "two"):
-        assert report_runner.run_report(spec, project / "data", tmp_path / name).ok
+    for name in ("one", "two"):  # with the PNG charts, so that they are compared too
+        assert report_runner.run_report(spec, project / "data", tmp_path / name, png=True).ok
         folder = tmp_path / name / spec.key
         runs.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*.*")})
     assert runs[0] == runs[1] and Path("report.html") in runs[0]
+    pngs = [p for p in runs[0] if p.suffix == ".png"]
+    assert pngs and {p.with_suffix(".svg") for p in pngs} == {p for p in runs[0] if p.suffix == ".svg"}
+    assert all(f'href="{p.as_posix()}">PNG</a>' in runs[0][Path("report.html")].decode() for p in pngs)
     # the notebook names its folders as the report sees them: no local path, no temporary folder's random name
     notebook = runs[0][Path("report.ipynb")].decode()
     assert str(tmp_path) not in notebook and str(project) not in notebook and ".tmp-" not in notebook
@@ -196,6 +199,10 @@ def test_a_change_in_one_countrys_rows_reruns_only_the_reports_that_use_them(pro
     assert changed == {"destination/ARE": True, "destination/SAU": False, "licensing/BGR": True, "licensing/CYP": True}
     provenance = json.loads((out / "destination/SAU/provenance.json").read_text(encoding="utf-8"))
     assert provenance["fingerprint"] == report_runner.stamps([SPECS[2]], data, NOTEBOOK)["destination/SAU"].fingerprint
+    # asking for PNG charts is a change of the report: it reruns, and the next run with them is left alone
+    [with_png] = report_runner.run_batch(SPECS[:1], data, out, only_changed=True, png=True)
+    assert not with_png.unchanged and list((out / "licensing/BGR/figures").glob("*.png"))
+    assert [o.unchanged for o in report_runner.run_batch(SPECS[:1], data, out, only_changed=True, png=True)] == [True]
 
 
 def failing_template(folder: Path) -> Path:

@@ -260,16 +260,17 @@ class LineKeys:
 class Fingerprints:
     """Reports' fingerprints: sha256 over exactly what one report uses (its licence lines and their scores, its
     country's indicators, the evidence it shows or its scores used, the coverage of its sources, the source
-    manifests, the notebook and the package's code). Another country's rows are not in it: changing them
-    leaves the report alone.
+    manifests, the notebook and the package's code) and how it is drawn (with or without PNG charts). Another
+    country's rows are not in it: changing them leaves the report alone.
 
     For a batch, the tables are read once and each row hashed once; a report's part of a table is the list of
     its rows' positions, and its digest the hash of their hashes: the same as cutting the rows out and hashing
     them (frame_digest), without copying any.
     """
 
-    def __init__(self, data: Path, roles: Iterable[str], template: Path) -> None:
+    def __init__(self, data: Path, roles: Iterable[str], template: Path, png: bool = False) -> None:
         whole, self.tables = read_whole(data, roles)
+        self.png = png
         self.whole = whole
         names = ("licences", "score_lines", "indicators", "evidence", "aggregates", "partial_years")
         self.rows = {name: row_hashes(getattr(whole, name)) for name in names}
@@ -305,7 +306,9 @@ class Fingerprints:
         ends = {s: str(d) for s, d in sorted(whole.source_ends.items()) if s in own_sources}
         evidence = reports.report_evidence(self.cited.iloc[scores], self.evidence, spec)
         evidence = evidence.drop_duplicates(["evidence_id", "line_no"]).sort_values(["evidence_id", "line_no"])
-        total = hashlib.sha256(json.dumps([spec.key, spec.period, code_digest(), ends], sort_keys=True).encode())
+        total = hashlib.sha256(
+            json.dumps([spec.key, spec.period, code_digest(), ends, self.png], sort_keys=True).encode()
+        )
         total.update(self.part("licences", lines))
         total.update(self.part("score_lines", scores))
         total.update(self.part("indicators", indicators))
@@ -327,11 +330,11 @@ class Stamp:
     tables: dict[str, str]
 
 
-def stamps(specs: list[reports.ReportSpec], data: Path, template: Path) -> dict[str, Stamp]:
+def stamps(specs: list[reports.ReportSpec], data: Path, template: Path, png: bool = False) -> dict[str, Stamp]:
     """Each report's stamp, from the tables as they are now."""
     if not specs:
         return {}
-    fingerprint = Fingerprints(data, {s.role for s in specs}, template)
+    fingerprint = Fingerprints(data, {s.role for s in specs}, template, png)
     unread = {"licensing": {f"processed/{INDICATORS.name}.parquet"}, "destination": set()}
     return {
         s.key: Stamp(fingerprint(s), {k: v for k, v in fingerprint.tables.items() if k not in unread[s.role]})
@@ -626,8 +629,10 @@ def run_report(
     reports_dir: Path,
     template: Path = reports.TEMPLATE,
     stamp: Stamp | None = None,
+    png: bool = False,
 ) -> Outcome:
-    """Execute, export, check and publish one report; any failure is returned, never raised."""
+    """Execute, export, check and publish one report (its charts also as PNG if ``png``); any failure is
+    returned, never raised."""
     start = time.perf_counter()
     final = reports_dir / spec.key
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -642,6 +647,7 @@ def run_report(
                 "period": spec.period,
                 "data_dir": str(data),
                 "output_dir": str(tmp),
+                "png": png,
             },
             engine_name=ENGINE,
             kernel_name=KERNEL,
@@ -724,9 +730,11 @@ def run_batch(
     progress: bool | None = None,
     template: Path | None = None,
     only_changed: bool = False,
+    png: bool = False,
 ) -> list[Outcome]:
     """Every report, ``jobs`` at a time with a progress bar (on a terminal, or as ``progress`` says); then
-    status.json and index.html are updated. ``template`` defaults to the packaged country_report.ipynb.
+    status.json and index.html are updated. ``template`` defaults to the packaged country_report.ipynb; ``png``
+    adds a PNG of each chart (figures.py says why it is not written by default).
 
     With ``only_changed`` (a scheduled build), a report whose published fingerprint equals its fingerprint now,
     and whose files are still those its run wrote, is left as it is: a change in one country's rows reruns only
@@ -736,7 +744,7 @@ def run_batch(
     if not template.is_file():
         raise InputError(template, "report notebook is missing")
     remove_partials(reports_dir)
-    prints = stamps(specs, data, template)
+    prints = stamps(specs, data, template, png)
     status = read_status(reports_dir)
     same = {
         s.key
@@ -752,12 +760,12 @@ def run_batch(
     with bar:
         if jobs <= 1 or len(ordered) <= 1:
             for spec in ordered:
-                outcomes.append(run_report(spec, data, reports_dir, template, prints[spec.key]))
+                outcomes.append(run_report(spec, data, reports_dir, template, prints[spec.key], png))
                 bar.update()
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm_up, initargs=(os.getpid(),)) as pool:
-                futures = [pool.submit(run_report, s, data, reports_dir, template, prints[s.key]) for s in ordered]
+                futures = [pool.submit(run_report, s, data, reports_dir, template, prints[s.key], png) for s in ordered]
                 for future in as_completed(futures):
                     outcomes.append(future.result())
                     bar.update()

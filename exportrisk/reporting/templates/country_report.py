@@ -24,6 +24,7 @@ role = "licensing"  # licensing: what the state licensed; destination: what was 
 period = ""  # decision years: "" (all), "2014", "2010-2015", "2010-" or "-2015"
 data_dir = ""  # folder holding raw/ and processed/; "" is the project's data/
 output_dir = ""  # where the report's files go; "" is reports/<role>/<ISO3>/
+png = False  # also save each chart as PNG (200 dpi) beside its SVG and PDF, for systems that refuse SVG
 
 # %%
 from IPython.display import HTML, Markdown, display
@@ -43,7 +44,7 @@ display(Markdown(reports.caveats_text(report)))
 # %%
 for section in report.sections:
     display(Markdown(f"## {section.title}\n\n{section.text}"))
-    svg = figures.write_section(section, report, out)
+    svg = figures.write_section(section, report, out, png)
     if svg is not None:
         display(HTML(figures.chart_html(svg, section.title)))
     display(HTML(figures.html_table(section.display_table)))
