@@ -207,9 +207,10 @@ def goods_component(lines: pd.DataFrame, cfg: ScoringConfig) -> pd.DataFrame:
     surveillance = lines["surveillance_type"].astype("string")
     category = lines["goods_category"].astype("string")
     classified = lines["taxonomy_rule"].notna() | code.notna()
+    patterns = [(re.compile(k.pattern, re.IGNORECASE), k.label) for k in g.keywords]  # compiled once, not per text
     keyword = per_unique(
         lines["goods_description"].where(~classified),
-        lambda text: next((k.label for k in g.keywords if re.search(k.pattern, text, re.IGNORECASE)), None),
+        lambda text: next((label for pattern, label in patterns if pattern.search(text)), None),
     )
     unclassified = ~classified & keyword.isna()
     candidates = [  # (tier, rule text) in order of precedence

@@ -33,7 +33,8 @@ def summarise(scored: pd.DataFrame, licences: pd.DataFrame, cfg: ScoringConfig) 
 
     dates = scored["reassessment_date"].to_numpy("datetime64[ms]")
     first = np.minimum.reduceat(np.where(np.isnat(dates), np.datetime64("9999-12-31", "ms"), dates)[order], starts)
-    kept = [c for c in SCORES.columns if c in scored.columns]
+    over_lines = ("score_best", "score_worst", "hindsight_score", "hindsight_band", "reassessment_date")  # set below
+    kept = [c for c in SCORES.columns if c in scored.columns and c not in over_lines]
     out = scored[kept].iloc[top].reset_index(drop=True)
     best, worst, hindsight = highest("score_best"), highest("score_worst"), highest("hindsight_score")
     already = out["score"].to_numpy(dtype=float) >= cfg.bound(cfg.reassessment.band)
