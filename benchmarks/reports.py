@@ -27,13 +27,18 @@ Measured 2026-11-29 on the 2-core machine shared with other engineers (judge by 
   PNG at 200 dpi (-0.08 s), charts laid out with one renderer and no throwaway draw (-0.07 s), date ticks found
   once per chart (-0.04 s), scoring.yaml parsed once (-0.04 s), the page exported without nbconvert's
   BeautifulSoup re-parse (-0.03 s).
-- where the CPU goes now (py-spy of a warm kernel, 12 countries, before the last change): saving the charts was
-  64% of the kernel's time (each format a full matplotlib draw: text layout, ticks), the layout 8%, the
-  report's tables 12%; the worker (papermill, export, victim check) takes about 0.15 s a report.
-  The 90 s target is not met: this batch's CPU alone needs 110 s on two idle cores; 90 s needs about 0.85 s a
-  report, which takes fewer matplotlib draws per chart (every format stays published; a PNG rasterised from the
-  SVG would need a rasteriser and look different) or the notebook's code run without a Jupyter kernel and
-  papermill: neither is done.
+- PNG on request only (`--png`; the issue's published formats are SVG, PDF and CSV), measured the same
+  evening on the idle machine (load 0.56): full batch 98.1 s, 188 s of CPU, 0.89 s per report; no-change
+  build 1.42 s; one country changed 6.7 s; the same 20 countries 16.8 s against 206.2 s for the naive loop
+  (12.2x). In process, one report's charts cost 0.33 s less of 1.26 s without the PNG (8 countries).
+- where the CPU goes now (cProfile of the notebook's code in process, 12 countries): saving the charts is
+  about half (PDF most, then SVG, then the constrained layout: text layout measured once per renderer), the
+  report's tables a quarter (sections.build_report: risk lists and top licences), the worker (papermill,
+  export, victim check: 0.05 s) about 0.15 s a report.
+  The 90 s target is not met: 98 s on the idle machine, the CPU alone needing 94 s on two cores. 90 s needs
+  about 0.8 s a report: fewer text layouts per chart (one renderer's measurements shared by SVG and PDF,
+  which matplotlib does not offer), bars drawn as one collection instead of a patch per month, or the
+  notebook's code run without a Jupyter kernel and papermill: none is done.
 
 Usage: python benchmarks/reports.py [--shared ../shared/datasets] [--sample 20] [--jobs 2]
 """

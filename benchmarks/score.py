@@ -27,6 +27,9 @@ and even CPU times swing by half between runs, so two runs are given). 1M resamp
 same harness before the work of that evening: 6.7-6.9 s CPU and a 2.3 GB peak at 1M lines. What remains is
 mostly the size of the outputs: score_lines and scores hold 940 MB at 1M lines (290 MB of it the precedent
 ids, 40 per line where a line has any), written into fresh memory.
+On the idle machine (load under 0.6) after that work: 1M lines median 3.75 s (CPU 3.75 s; runs 4.77, 3.75,
+3.54), method 1.0 3.67 s, ratio 1.02; peak while scoring 1,543 MB (527 MB with the tables loaded); validate +
+write 2.71 s. Stress case 16.85 s, method 1.0 18.06 s, ratio 0.93; peak 3,391 MB. Targets (3 s, 1.5 GB) not met.
 Usage: python benchmarks/score.py [--runs 3] [--lines 1000000] [--shared ../shared/datasets] [--baseline 1d246e9]
 """
 
