@@ -141,7 +141,11 @@ def test_licences_and_evidence_share_one_dated_axis_with_the_end_of_licence_data
     fig = plots.licences_and_evidence(TABLES["licences_and_evidence"], "t", SOURCE)
     top, bottom = fig.axes
     assert top.get_shared_x_axes().joined(top, bottom)
-    assert [b.get_height() for b in top.containers[0]] == [3, 1]
+    (bars,) = top.collections  # the months' bars, one collection (plots._month_bars)
+    months = matplotlib.dates.date2num(TABLES["licences_and_evidence"]["month"].dropna())
+    drawn = [(np.ptp(p.vertices[:, 0]), p.vertices[:, 0].min() + 14, p.vertices[:, 1].max()) for p in bars.get_paths()]
+    assert drawn == [(28, m, h) for m, h in zip(months, [3, 1], strict=True)]  # 28 days wide, centred on each month
+    assert top.get_ylim()[0] == 0 and top.xaxis.get_converter() is not None  # from zero, on the dated axis
     assert sum(len(c.get_offsets()) for c in bottom.collections) == 3  # every evidence row
     assert "licence data end" in texts(fig)
     colours = {c.get_label(): tuple(c.get_facecolor()[0][:3]) for c in bottom.collections}

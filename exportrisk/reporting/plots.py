@@ -14,6 +14,7 @@ import textwrap
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 
+import matplotlib.collections
 import matplotlib.dates
 import matplotlib.style
 import matplotlib.ticker
@@ -341,6 +342,22 @@ def evidence_timeline(table: pd.DataFrame, title: str, source: str) -> Figure:
     return fig
 
 
+def _month_bars(ax, months: pd.Series, counts: pd.Series, colour: str) -> None:
+    """One bar per month (28 days wide, centred on the month), drawn as one collection of rectangles. A
+    Rectangle per month, as ``ax.bar`` makes (some 90 for the UK data), cost 0.07 s more per chart to build and
+    draw in SVG and PDF, a twelfth of a report's time, for a chart that looks the same (pixel-identical in
+    Chromium). The axis starts at zero, as a bar chart's does."""
+    x = matplotlib.dates.date2num(months)
+    y = counts.to_numpy(dtype=float)
+    left, right = x - 14, x + 14
+    corners = np.stack([np.column_stack(c) for c in ((left, 0 * y), (left, y), (right, y), (right, 0 * y))], axis=1)
+    bars = matplotlib.collections.PolyCollection(list(corners), facecolors=colour, linewidths=0, label="licences")
+    bars.sticky_edges.y.append(0)
+    ax.xaxis_date()
+    ax.add_collection(bars)
+    ax.autoscale_view()
+
+
 def licences_and_evidence(table: pd.DataFrame, title: str, source: str) -> Figure:
     """Licences per decision month (top) and the evidence naming the state (below) on one dated axis: what was
     licensed, and what was published about the state, when.
@@ -351,7 +368,7 @@ def licences_and_evidence(table: pd.DataFrame, title: str, source: str) -> Figur
     fig, (top, bottom) = new_figure(rows=2, height=3.2)
     with styled():
         licences = table.dropna(subset=["licences"])
-        top.bar(licences["month"], licences["licences"].astype(float), width=28, color="#555555", label="licences")
+        _month_bars(top, licences["month"], licences["licences"].astype(float), "#555555")
         top.set_ylabel("Licences\nper month")
         end = table["licence_data_to"].dropna()
         if len(end):
