@@ -31,14 +31,14 @@ Measured 2026-11-29 on the 2-core machine shared with other engineers (judge by 
   evening on the idle machine (load 0.56): full batch 98.1 s, 188 s of CPU, 0.89 s per report; no-change
   build 1.42 s; one country changed 6.7 s; the same 20 countries 16.8 s against 206.2 s for the naive loop
   (12.2x). In process, one report's charts cost 0.33 s less of 1.26 s without the PNG (8 countries).
-- where the CPU goes now (cProfile of the notebook's code in process, 12 countries): saving the charts is
-  about half (PDF most, then SVG, then the constrained layout: text layout measured once per renderer), the
-  report's tables a quarter (sections.build_report: risk lists and top licences), the worker (papermill,
-  export, victim check: 0.05 s) about 0.15 s a report.
-  The 90 s target is not met: 98 s on the idle machine, the CPU alone needing 94 s on two cores. 90 s needs
-  about 0.8 s a report: fewer text layouts per chart (one renderer's measurements shared by SVG and PDF,
-  which matplotlib does not offer), bars drawn as one collection instead of a patch per month, or the
-  notebook's code run without a Jupyter kernel and papermill: none is done.
+- the licences-and-evidence chart's monthly bars as one collection instead of a Rectangle per month, idle
+  machine, two runs: full batch 84.4 s and 83.3 s (target 90 s: met), 161 s and 159 s of CPU, 0.77 and 0.76 s
+  per report; no-change build 1.23 and 1.21 s; one country changed 6.3 and 6.2 s; the same 20 countries
+  15.5 s and 14.9 s against 180.8 s and 176.2 s for the naive loop (11.7x, 11.8x).
+- where the CPU goes now (cProfile of the notebook's code in process, 12 countries, before the last change):
+  saving the charts is about half (PDF most, then SVG, then the constrained layout: each renderer measures
+  every text again), the report's tables a quarter (sections.build_report: risk lists and top licences), the
+  worker (papermill, export, victim check: 0.05 s) about 0.15 s a report.
 
 Usage: python benchmarks/reports.py [--shared ../shared/datasets] [--sample 20] [--jobs 2]
 """
