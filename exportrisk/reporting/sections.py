@@ -293,6 +293,18 @@ def licence_units(scored: pd.DataFrame) -> pd.DataFrame:
     return units.reset_index().sort_values(["decision_date", "licence_id"], ignore_index=True)
 
 
+def _known_sum(values: pd.Series) -> object:
+    """A total that stays missing where no value is known: pandas' plain sum would say 0."""
+    return values.sum(min_count=1)
+
+
+# Named aggregations of licence units, shared by the report's tables: how many licences, their value, and
+# whether any of those values is only a lower bound ("over EUR 200,000").
+LICENCE_COUNT = ("licence_id", "size")
+VALUE_SUM = ("value", _known_sum)
+ANY_LOWER_BOUND = ("is_value_lower_bound", "any")
+
+
 def _band_text(band: pd.Series) -> pd.Series:
     return band.astype("string").fillna("not scored")
 
@@ -315,9 +327,9 @@ def by_year_and_band(units: pd.DataFrame) -> pd.DataFrame:
         units.assign(band=_band_text(units["band"]))
         .groupby(["year", "band", "currency_code"], dropna=False, observed=True)
         .agg(
-            licences=("licence_id", "size"),
-            value=("value", lambda v: v.sum(min_count=1)),
-            is_value_lower_bound=("is_value_lower_bound", "any"),
+            licences=LICENCE_COUNT,
+            value=VALUE_SUM,
+            is_value_lower_bound=ANY_LOWER_BOUND,
         )
         .reset_index()
         .rename(columns={"currency_code": "currency"})
@@ -771,9 +783,9 @@ def top_destinations(scored: pd.DataFrame, n: int = TOP_N) -> pd.DataFrame:
     per_band = (
         units.groupby(["destination_country_code", "band"], observed=True)
         .agg(
-            licences=("licence_id", "size"),
-            value=("value", lambda v: v.sum(min_count=1)),
-            is_value_lower_bound=("is_value_lower_bound", "any"),
+            licences=LICENCE_COUNT,
+            value=VALUE_SUM,
+            is_value_lower_bound=ANY_LOWER_BOUND,
         )
         .reset_index()
         .rename(columns={"destination_country_code": "destination_code"})
@@ -798,9 +810,7 @@ def destinations_shown(table: pd.DataFrame) -> pd.DataFrame:
         index="destination_code", columns="band", values="licences", aggfunc="sum", observed=True
     )
     firsts = table.drop_duplicates("destination_code").set_index("destination_code")
-    sums = table.groupby("destination_code").agg(
-        value=("value", lambda v: v.sum(min_count=1)), is_value_lower_bound=("is_value_lower_bound", "any")
-    )
+    sums = table.groupby("destination_code").agg(value=VALUE_SUM, is_value_lower_bound=ANY_LOWER_BOUND)
     at = firsts.index
     return pd.DataFrame(
         {
@@ -881,7 +891,7 @@ def by_year_and_state(units: pd.DataFrame) -> pd.DataFrame:
     """Licences and value per decision year and licensing state (the destination chart's table)."""
     return (
         units.groupby(["year", "licensing_country_code", "currency_code"], dropna=False)
-        .agg(licences=("licence_id", "size"), value=("value", lambda v: v.sum(min_count=1)))
+        .agg(licences=LICENCE_COUNT, value=VALUE_SUM)
         .reset_index()
         .rename(columns={"licensing_country_code": "licensing_state", "currency_code": "currency"})
         .sort_values(["year", "licensing_state"], ignore_index=True)
@@ -895,7 +905,7 @@ def by_state_and_goods(units: pd.DataFrame) -> pd.DataFrame:
         surveillance=units["surveillance_type"].astype("string").fillna(""),
     )
     table = goods.groupby(["licensing_country_code", "goods", "surveillance", "currency_code"], dropna=False).agg(
-        licences=("licence_id", "size"), value=("value", lambda v: v.sum(min_count=1))
+        licences=LICENCE_COUNT, value=VALUE_SUM
     )
     return table.reset_index().rename(
         columns={"licensing_country_code": "licensing state", "currency_code": "currency"}
